@@ -1,0 +1,227 @@
+import { createAsyncWriter } from '../pipeline/async-writer.js';
+import { createFileSpool } from '../pipeline/spool/file-spool.js';
+import type { Spool } from '../pipeline/spool/spool.js';
+import { createSyncWriter } from '../pipeline/sync-writer.js';
+import type { EventWriter, WriterStats } from '../pipeline/writer.js';
+import type { AuditPage, AuditQuery, AuditStore } from '../store/store.js';
+import { type AuditorOptions, type ResolvedAuditorOptions, resolveAuditorOptions } from './config.js';
+import {
+  type ActorLike,
+  type ActorSource,
+  type AuditContext,
+  type AuditContextInput,
+  resolveActor,
+  runWithContext,
+  tryGetContext,
+} from './context.js';
+import { defaultStore } from './default-store.js';
+import { AuditkitError, toAuditkitError } from './errors.js';
+import { type Actor, type AuditEvent, type AuditEventInput, auditEventInputSchema, describeIssues, type ParsedAuditEventInput } from './event.js';
+import { newEventId } from './ids.js';
+import { createRedactor, type Redactor } from './redact.js';
+
+/** The object apps hold: records events, carries context, reads them back. */
+export interface Auditor {
+  /**
+   * Records one event. Invalid input throws `invalid_event` synchronously (a programming error); every
+   * other failure goes to `onError` unless `raiseOnError` is set. Resolves with the event as stored.
+   */
+  record(input: AuditEventInput): Promise<AuditEvent>;
+  /** Runs `fn` with an audit context: every event inside carries its actor, tenant and request ids. */
+  runWithContext<T>(context: AuditContextInput, fn: () => T): T;
+  /** Sets the actor of the running context (for example once authentication has happened). */
+  setActor(actor: ActorSource): void;
+  /** The running context, if any. */
+  context(): AuditContext | undefined;
+  /** Acts as a named actor outside any request, e.g. a job: `audit.as({ type: 'service', id: 'sync' }, fn)`. */
+  as<T>(actor: ActorLike, fn: () => T): T;
+  /** Creates or upgrades the store schema. */
+  migrate(): Promise<void>;
+  query(query?: AuditQuery): Promise<AuditPage>;
+  get(id: string): Promise<AuditEvent | null>;
+  /** Resolves when everything recorded so far is stored (or durably spooled while the store is down). */
+  flush(): Promise<void>;
+  /** Flushes, then releases the store and the spool. */
+  close(): Promise<void>;
+  stats(): AuditorStats;
+  readonly store: AuditStore;
+  readonly redactor: Redactor;
+  readonly options: Readonly<ResolvedAuditorOptions>;
+  /** Reports an error the way the auditor does (onError, logger, counters); for adapters. */
+  reportError(error: unknown, code?: string): void;
+}
+
+export interface AuditorStats extends WriterStats {
+  /** Errors reported through onError since start. */
+  errors: number;
+  lastError: { code: string; message: string; at: Date } | null;
+}
+
+/**
+ * Creates an auditor.
+ *
+ * @example
+ * const audit = createAuditor({ store: pgliteStore({ dataDir: './audit-data' }) });
+ * await audit.migrate();
+ * await audit.record({ category: 'custom', action: 'report.exported', target: { type: 'report', id: '42' } });
+ */
+export function createAuditor(options: AuditorOptions = {}): Auditor {
+  const config = resolveAuditorOptions(options);
+  const store = config.store ?? defaultStore();
+  const redactor: Redactor =
+    config.redact && 'redactEvent' in config.redact ? config.redact : createRedactor(config.redact ?? {});
+  let errors = 0;
+  let lastError: AuditorStats['lastError'] = null;
+  let closed = false;
+
+  const reportError = (error: unknown, code = 'write_failed') => {
+    const wrapped = toAuditkitError(error, code, 'Audit write failed');
+    errors += 1;
+    lastError = { code: wrapped.code, message: wrapped.message, at: new Date() };
+    try {
+      config.logger?.error({ err: wrapped, code: wrapped.code }, wrapped.message);
+      config.onError?.(wrapped);
+    } catch {
+      // A throwing hook must not turn an audit problem into an app crash.
+    }
+  };
+  const onError = (error: AuditkitError) => reportError(error, error.code);
+
+  const spool: Spool | null = config.spool === false ? null : createFileSpool({ dir: config.spool.dir, onError });
+  const writer: EventWriter =
+    config.mode === 'sync'
+      ? createSyncWriter({ store, retry: config.retry, spool, onError, raiseOnError: config.raiseOnError })
+      : createAsyncWriter({
+          store,
+          batchSize: config.batchSize,
+          flushIntervalMs: config.flushIntervalMs,
+          maxQueueSize: config.maxQueueSize,
+          retry: config.retry,
+          spool,
+          journal: config.journal,
+          onError,
+          raiseOnError: config.raiseOnError,
+        });
+
+  const buildEvent = async (input: ParsedAuditEventInput, context: AuditContext | undefined): Promise<AuditEvent> => {
+    const actor = await eventActor(input.actor, context, reportError);
+    const correlation = withoutEmpty({
+      requestId: context?.requestId,
+      traceId: context?.traceId,
+      spanId: context?.spanId,
+      correlationId: context?.correlationId,
+      processId: context?.processId,
+      stepId: context?.stepId,
+      ...input.correlation,
+    });
+    const request = input.request ?? (context?.request ? withoutEmpty({ ...context.request, id: context.request.id ?? context.requestId }) : undefined);
+    const metadata = context?.metadata || input.metadata ? { ...context?.metadata, ...input.metadata } : undefined;
+    const tenantId = input.tenantId !== undefined ? input.tenantId : (context?.tenantId ?? config.tenantId ?? null);
+    return withoutEmpty({
+      id: input.id ?? newEventId(),
+      occurredAt: input.occurredAt ?? new Date(),
+      category: input.category,
+      action: input.action,
+      outcome: input.outcome ?? 'success',
+      tenantId,
+      actor,
+      target: input.target,
+      changes: input.changes,
+      request,
+      correlation,
+      reason: input.reason,
+      message: input.message,
+      metadata,
+      idempotencyKey: input.idempotencyKey,
+    }) as AuditEvent;
+  };
+
+  const record = (input: AuditEventInput): Promise<AuditEvent> => {
+    if (closed) throw new AuditkitError('closed', 'This auditor is closed; create a new one to record more events.');
+    const parsed = auditEventInputSchema.safeParse(input);
+    if (!parsed.success) {
+      const fields = describeIssues(parsed.error);
+      throw new AuditkitError('invalid_event', `Invalid audit event: ${fields.join('; ')}`, { details: { fields } });
+    }
+    const context = tryGetContext();
+    return (async () => {
+      const event = redactor.redactEvent(await buildEvent(parsed.data, context));
+      try {
+        await writer.write(event);
+      } catch (error) {
+        if (config.raiseOnError) throw toAuditkitError(error, 'write_failed', 'Audit write failed');
+        reportError(error);
+      }
+      return event;
+    })();
+  };
+
+  return {
+    record,
+    runWithContext: (context, fn) => runWithContext(context, fn),
+    setActor(actor) {
+      const context = tryGetContext();
+      if (!context) {
+        reportError(new AuditkitError('no_context', 'setActor() was called outside runWithContext(); the actor was not set.'), 'no_context');
+        return;
+      }
+      context.actor = actor;
+    },
+    context: tryGetContext,
+    as: (actor, fn) => runWithContext({ actor }, fn),
+    migrate: () => store.migrate(),
+    query: (query) => store.query(query),
+    get: (id) => store.get(id),
+    flush: () => writer.flush(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await writer.close();
+      } finally {
+        await store.close();
+      }
+    },
+    stats: () => ({ ...writer.stats(), errors, lastError }),
+    store,
+    redactor,
+    options: config,
+    reportError,
+  };
+}
+
+/** The explicit actor, else the context's (resolved now), else anonymous in a context or system outside one. */
+async function eventActor(
+  explicit: Actor | undefined,
+  context: AuditContext | undefined,
+  reportError: (error: unknown, code?: string) => void,
+): Promise<Actor> {
+  let actor = explicit;
+  if (!actor && context?.actor !== undefined) {
+    try {
+      actor = await resolveActor(context.actor);
+    } catch (error) {
+      reportError(error, 'actor_resolution_failed');
+    }
+  }
+  actor ??= { type: context ? 'anonymous' : 'system' };
+  if (context) {
+    actor = { ...actor };
+    if (context.ip !== undefined) actor.ip ??= context.ip;
+    if (context.userAgent !== undefined) actor.userAgent ??= context.userAgent;
+    if (context.sessionId !== undefined) actor.sessionId ??= context.sessionId;
+  }
+  return actor;
+}
+
+/** Drops undefined fields and empty objects so stored events stay small and compare cleanly. */
+function withoutEmpty<T extends Record<string, unknown>>(value: T): T | undefined {
+  const out: Record<string, unknown> = {};
+  let kept = 0;
+  for (const [key, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    out[key] = v;
+    kept += 1;
+  }
+  return kept === 0 ? undefined : (out as T);
+}
