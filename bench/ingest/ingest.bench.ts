@@ -1,0 +1,106 @@
+/**
+ * Ingest benchmark: events/s through the async writer (batched, one statement per batch) against the naive
+ * path (one INSERT per event, awaited), into PostgreSQL and PGlite, measured in the same run.
+ *
+ *   npx tsx bench/ingest/ingest.bench.ts            # starts its own PostgreSQL on a loopback port
+ *   AUDITKIT_BENCH_PG_URL=postgres://... npx tsx bench/ingest/ingest.bench.ts
+ *   BENCH_EVENTS=200000 npx tsx bench/ingest/ingest.bench.ts
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createAuditor } from '../../src/core/auditor.js';
+import type { AuditEventInput } from '../../src/core/event.js';
+import { newEventId } from '../../src/core/ids.js';
+import { createRedactor } from '../../src/core/redact.js';
+import { pgliteStore } from '../../src/store/pglite/index.js';
+import { postgresStore } from '../../src/store/postgres/index.js';
+import type { AuditStore } from '../../src/store/store.js';
+import { startPostgres } from '../../test/helpers/postgres-server.js';
+import { printTable, type BenchRow } from '../table.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
+const NAIVE_EVENTS = Math.max(1000, Math.round(EVENTS / 20));
+
+function sampleInput(i: number): AuditEventInput {
+  return {
+    category: i % 3 === 0 ? 'access' : 'change',
+    action: i % 3 === 0 ? 'http.request' : 'invoice.updated',
+    tenantId: `org_${i % 10}`,
+    actor: { type: 'user', id: `u${i % 500}`, label: `User ${i % 500}`, ip: '203.0.113.7', userAgent: 'bench/1.0' },
+    target: { type: 'invoice', id: `INV-${i}` },
+    changes: { status: ['draft', 'sent'], total: [100 + i, 120 + i], note: ['', 'paid by card'] },
+    request: { method: 'PATCH', path: `/invoices/INV-${i}`, status: 200, durationMs: 12.5, headers: { 'user-agent': 'bench/1.0', authorization: 'Bearer x' } },
+    correlation: { requestId: `req-${i}` },
+    metadata: { source: 'bench', attempt: 1 },
+  };
+}
+
+async function throughWriter(makeStore: () => AuditStore, count: number): Promise<number> {
+  const audit = createAuditor({ store: makeStore(), batchSize: 1000, flushIntervalMs: 50, maxQueueSize: 50_000, spool: false });
+  await audit.migrate();
+  const started = performance.now();
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    pending.push(audit.record(sampleInput(i)));
+    // Let the flusher run now and then, as a real app's event loop would.
+    if (i % 5000 === 4999) {
+      await Promise.all(pending.splice(0));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  await Promise.all(pending);
+  await audit.flush();
+  const seconds = (performance.now() - started) / 1000;
+  const stats = audit.stats();
+  if (stats.written !== count) throw new Error(`expected ${count} written, got ${stats.written}`);
+  await audit.close();
+  return count / seconds;
+}
+
+async function naive(makeStore: () => AuditStore, count: number): Promise<number> {
+  const store = makeStore();
+  await store.migrate();
+  const redactor = createRedactor();
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const input = sampleInput(i);
+    const event = redactor.redactEvent({ ...input, id: newEventId(), occurredAt: new Date(), outcome: 'success', actor: input.actor! } as never);
+    await store.append([event]);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await store.close();
+  return count / seconds;
+}
+
+export async function runIngestBench(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const server = process.env.AUDITKIT_BENCH_PG_URL ? null : await startPostgres();
+  const url = process.env.AUDITKIT_BENCH_PG_URL ?? server!.url;
+  try {
+    let run = 0;
+    const pg = () => postgresStore({ connectionString: url, schema: `bench_ingest_${process.pid}_${run++}` });
+    const batched = await throughWriter(pg, EVENTS);
+    const single = await naive(pg, NAIVE_EVENTS);
+    rows.push({ metric: 'ingest into PostgreSQL (events/s)', auditkit: batched, baseline: single, baselineName: 'one INSERT per event', target: '≥ 50,000/s, ≥ 20×' });
+  } finally {
+    await server?.stop();
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'auditkit-bench-'));
+  try {
+    let run = 0;
+    const lite = () => pgliteStore({ dataDir: join(dir, `db${run++}`) });
+    const litEvents = Math.round(EVENTS / 2);
+    const batched = await throughWriter(lite, litEvents);
+    const single = await naive(lite, Math.max(1000, Math.round(litEvents / 20)));
+    rows.push({ metric: 'ingest into PGlite (events/s)', auditkit: batched, baseline: single, baselineName: 'one INSERT per event', target: 'ratio only' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  printTable(await runIngestBench());
+}
