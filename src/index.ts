@@ -1,5 +1,10 @@
 export { type Auditor, type AuditorStats, createAuditor } from './core/auditor.js';
-export { type AuditLogger, type AuditorOptions, ENVIRONMENT_OVERRIDES, resolveAuditorOptions } from './core/config.js';
+export {
+  type AuditLogger,
+  type AuditorOptions,
+  ENVIRONMENT_OVERRIDES,
+  resolveAuditorOptions,
+} from './core/config.js';
 export {
   type ActorLike,
   type ActorSource,
@@ -29,6 +34,12 @@ export {
   type Target,
 } from './core/event.js';
 export { newEventId } from './core/ids.js';
-export { createRedactor, DEFAULT_SENSITIVE_KEYS, REDACTED, type RedactionOptions, type Redactor } from './core/redact.js';
+export {
+  createRedactor,
+  DEFAULT_SENSITIVE_KEYS,
+  REDACTED,
+  type RedactionOptions,
+  type Redactor,
+} from './core/redact.js';
 export type { EventWriter, WriterStats } from './pipeline/writer.js';
 export type { AppendResult, AuditPage, AuditQuery, AuditStore } from './store/store.js';

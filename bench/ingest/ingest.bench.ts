@@ -18,7 +18,7 @@ import { pgliteStore } from '../../src/store/pglite/index.js';
 import { postgresStore } from '../../src/store/postgres/index.js';
 import type { AuditStore } from '../../src/store/store.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
-import { printTable, type BenchRow } from '../table.js';
+import { type BenchRow, printTable } from '../table.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const NAIVE_EVENTS = Math.max(1000, Math.round(EVENTS / 20));
@@ -28,17 +28,35 @@ function sampleInput(i: number): AuditEventInput {
     category: i % 3 === 0 ? 'access' : 'change',
     action: i % 3 === 0 ? 'http.request' : 'invoice.updated',
     tenantId: `org_${i % 10}`,
-    actor: { type: 'user', id: `u${i % 500}`, label: `User ${i % 500}`, ip: '203.0.113.7', userAgent: 'bench/1.0' },
+    actor: {
+      type: 'user',
+      id: `u${i % 500}`,
+      label: `User ${i % 500}`,
+      ip: '203.0.113.7',
+      userAgent: 'bench/1.0',
+    },
     target: { type: 'invoice', id: `INV-${i}` },
     changes: { status: ['draft', 'sent'], total: [100 + i, 120 + i], note: ['', 'paid by card'] },
-    request: { method: 'PATCH', path: `/invoices/INV-${i}`, status: 200, durationMs: 12.5, headers: { 'user-agent': 'bench/1.0', authorization: 'Bearer x' } },
+    request: {
+      method: 'PATCH',
+      path: `/invoices/INV-${i}`,
+      status: 200,
+      durationMs: 12.5,
+      headers: { 'user-agent': 'bench/1.0', authorization: 'Bearer x' },
+    },
     correlation: { requestId: `req-${i}` },
     metadata: { source: 'bench', attempt: 1 },
   };
 }
 
 async function throughWriter(makeStore: () => AuditStore, count: number): Promise<number> {
-  const audit = createAuditor({ store: makeStore(), batchSize: 1000, flushIntervalMs: 50, maxQueueSize: 50_000, spool: false });
+  const audit = createAuditor({
+    store: makeStore(),
+    batchSize: 1000,
+    flushIntervalMs: 50,
+    maxQueueSize: 50_000,
+    spool: false,
+  });
   await audit.migrate();
   const started = performance.now();
   const pending: Promise<unknown>[] = [];
@@ -66,7 +84,13 @@ async function naive(makeStore: () => AuditStore, count: number): Promise<number
   const started = performance.now();
   for (let i = 0; i < count; i++) {
     const input = sampleInput(i);
-    const event = redactor.redactEvent({ ...input, id: newEventId(), occurredAt: new Date(), outcome: 'success', actor: input.actor! } as never);
+    const event = redactor.redactEvent({
+      ...input,
+      id: newEventId(),
+      occurredAt: new Date(),
+      outcome: 'success',
+      actor: input.actor!,
+    } as never);
     await store.append([event]);
   }
   const seconds = (performance.now() - started) / 1000;
@@ -83,7 +107,13 @@ export async function runIngestBench(): Promise<BenchRow[]> {
     const pg = () => postgresStore({ connectionString: url, schema: `bench_ingest_${process.pid}_${run++}` });
     const batched = await throughWriter(pg, EVENTS);
     const single = await naive(pg, NAIVE_EVENTS);
-    rows.push({ metric: 'ingest into PostgreSQL (events/s)', auditkit: batched, baseline: single, baselineName: 'one INSERT per event', target: '≥ 50,000/s, ≥ 20×' });
+    rows.push({
+      metric: 'ingest into PostgreSQL (events/s)',
+      auditkit: batched,
+      baseline: single,
+      baselineName: 'one INSERT per event',
+      target: '≥ 50,000/s, ≥ 20×',
+    });
   } finally {
     await server?.stop();
   }
@@ -94,7 +124,13 @@ export async function runIngestBench(): Promise<BenchRow[]> {
     const litEvents = Math.round(EVENTS / 2);
     const batched = await throughWriter(lite, litEvents);
     const single = await naive(lite, Math.max(1000, Math.round(litEvents / 20)));
-    rows.push({ metric: 'ingest into PGlite (events/s)', auditkit: batched, baseline: single, baselineName: 'one INSERT per event', target: 'ratio only' });
+    rows.push({
+      metric: 'ingest into PGlite (events/s)',
+      auditkit: batched,
+      baseline: single,
+      baselineName: 'one INSERT per event',
+      target: 'ratio only',
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

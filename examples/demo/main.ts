@@ -47,9 +47,18 @@ async function route(req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (req.method === 'POST' && url.pathname === '/notes') {
     const text = await readBody(req);
-    const note = { id: randomUUID(), text, owner: audit.context()?.actor ? String(req.headers['x-user']) : 'anonymous' };
+    const note = {
+      id: randomUUID(),
+      text,
+      owner: audit.context()?.actor ? String(req.headers['x-user']) : 'anonymous',
+    };
     notes.set(note.id, note);
-    await audit.record({ category: 'change', action: 'note.created', target: { type: 'note', id: note.id }, changes: note });
+    await audit.record({
+      category: 'change',
+      action: 'note.created',
+      target: { type: 'note', id: note.id },
+      changes: note,
+    });
     return send(res, 201, 'application/json', JSON.stringify(note));
   }
   if (url.pathname === '/events.json') {
@@ -60,7 +69,10 @@ async function route(req: IncomingMessage, res: ServerResponse) {
     await audit.flush();
     const { events } = await audit.query({ limit: 50 });
     const rows = events
-      .map((e) => `<tr><td>${esc(e.occurredAt.toISOString())}</td><td>${esc(e.category)}</td><td>${esc(e.action)}</td><td>${esc(e.outcome)}</td><td>${esc(`${e.actor.type}:${e.actor.id ?? ''}`)}</td><td>${esc(e.target ? `${e.target.type}:${e.target.id ?? ''}` : '')}</td></tr>`)
+      .map(
+        (e) =>
+          `<tr><td>${esc(e.occurredAt.toISOString())}</td><td>${esc(e.category)}</td><td>${esc(e.action)}</td><td>${esc(e.outcome)}</td><td>${esc(`${e.actor.type}:${e.actor.id ?? ''}`)}</td><td>${esc(e.target ? `${e.target.type}:${e.target.id ?? ''}` : '')}</td></tr>`,
+      )
       .join('');
     return send(
       res,
@@ -69,7 +81,13 @@ async function route(req: IncomingMessage, res: ServerResponse) {
       `<!doctype html><title>Auditkit demo</title><h1>Latest audit events</h1><p>POST /notes with an <code>x-user</code> header to record more; <a href="/events.json">JSON</a>.</p><table border="1" cellpadding="4"><tr><th>time</th><th>category</th><th>action</th><th>outcome</th><th>actor</th><th>target</th></tr>${rows}</table>`,
     );
   }
-  await audit.record({ category: 'error', action: 'http.not_found', outcome: 'failure', reason: 'not_found', target: { type: 'route', id: url.pathname } });
+  await audit.record({
+    category: 'error',
+    action: 'http.not_found',
+    outcome: 'failure',
+    reason: 'not_found',
+    target: { type: 'route', id: url.pathname },
+  });
   return send(res, 404, 'text/plain', 'not found');
 }
 
@@ -77,10 +95,34 @@ async function seed() {
   const { events } = await audit.query({ limit: 1 });
   if (events.length > 0) return;
   await audit.as({ type: 'service', id: 'demo-seed', label: 'Demo seeding' }, async () => {
-    await audit.record({ category: 'auth', action: 'user.login', actor: { type: 'user', id: 'ada', label: 'Ada Lovelace', ip: '203.0.113.7' }, tenantId: 'org_demo' });
-    await audit.record({ category: 'auth', action: 'user.login', outcome: 'failure', reason: 'bad_password', actor: { type: 'anonymous', label: 'grace@example.com' }, tenantId: 'org_demo' });
-    await audit.record({ category: 'change', action: 'invoice.updated', tenantId: 'org_demo', target: { type: 'invoice', id: 'INV-1001' }, changes: { status: ['draft', 'sent'], total: [100, 120] } });
-    await audit.record({ category: 'custom', action: 'report.exported', tenantId: 'org_demo', target: { type: 'report', id: '42' }, metadata: { format: 'csv', apiKey: 'this-is-masked' } });
+    await audit.record({
+      category: 'auth',
+      action: 'user.login',
+      actor: { type: 'user', id: 'ada', label: 'Ada Lovelace', ip: '203.0.113.7' },
+      tenantId: 'org_demo',
+    });
+    await audit.record({
+      category: 'auth',
+      action: 'user.login',
+      outcome: 'failure',
+      reason: 'bad_password',
+      actor: { type: 'anonymous', label: 'grace@example.com' },
+      tenantId: 'org_demo',
+    });
+    await audit.record({
+      category: 'change',
+      action: 'invoice.updated',
+      tenantId: 'org_demo',
+      target: { type: 'invoice', id: 'INV-1001' },
+      changes: { status: ['draft', 'sent'], total: [100, 120] },
+    });
+    await audit.record({
+      category: 'custom',
+      action: 'report.exported',
+      tenantId: 'org_demo',
+      target: { type: 'report', id: '42' },
+      metadata: { format: 'csv', apiKey: 'this-is-masked' },
+    });
   });
   await audit.flush();
 }
@@ -103,7 +145,9 @@ function esc(value: string) {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-server.listen(port, () => console.log(`Auditkit demo on http://localhost:${port} (audit data in ${dataDir})`));
+server.listen(port, () =>
+  console.log(`Auditkit demo on http://localhost:${port} (audit data in ${dataDir})`),
+);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     server.close();

@@ -1,5 +1,5 @@
-import type { AuditStore } from '../store/store.js';
 import { defaultStore } from '../core/default-store.js';
+import type { AuditStore } from '../store/store.js';
 
 /** Where a command writes and what environment it sees; tests pass their own. */
 export interface CliIo {
@@ -28,6 +28,10 @@ export function openStore(flags: StoreFlags, io: CliIo): AuditStore {
 /** Renders rows as an aligned text table (what a terminal user wants for a quick look). */
 export function formatTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditor } from '../core/auditor.js';
 import { pgliteStore } from '../store/pglite/index.js';
 import { parseTime } from './commands/query.js';
-import { type CliIo } from './io.js';
+import type { CliIo } from './io.js';
 import { runCli } from './main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'auditkit-cli-'));
@@ -14,7 +14,11 @@ const dataDir = join(dir, 'audit');
 function io(env: Record<string, string | undefined> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const cli: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: { AUDITKIT_DATA_DIR: dataDir, ...env } };
+  const cli: CliIo = {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    env: { AUDITKIT_DATA_DIR: dataDir, ...env },
+  };
   return { cli, out: () => out.join(''), err: () => err.join('') };
 }
 
@@ -23,9 +27,26 @@ beforeAll(async () => {
   expect(await runCli(['migrate'], migrate.cli)).toBe(0);
   expect(migrate.out()).toContain('up to date');
   const audit = createAuditor({ store: pgliteStore({ dataDir }), mode: 'sync', spool: false });
-  await audit.record({ category: 'auth', action: 'user.login', outcome: 'failure', reason: 'bad_password', actor: { type: 'user', id: 'u1' }, tenantId: 'org_1' });
-  await audit.record({ category: 'access', action: 'http.request', request: { path: '/api/orders', status: 503 }, tenantId: 'org_2' });
-  await audit.record({ category: 'custom', action: 'report.exported', target: { type: 'report', id: '42' }, tenantId: 'org_1' });
+  await audit.record({
+    category: 'auth',
+    action: 'user.login',
+    outcome: 'failure',
+    reason: 'bad_password',
+    actor: { type: 'user', id: 'u1' },
+    tenantId: 'org_1',
+  });
+  await audit.record({
+    category: 'access',
+    action: 'http.request',
+    request: { path: '/api/orders', status: 503 },
+    tenantId: 'org_2',
+  });
+  await audit.record({
+    category: 'custom',
+    action: 'report.exported',
+    target: { type: 'report', id: '42' },
+    tenantId: 'org_1',
+  });
   await audit.close();
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,14 +63,25 @@ describe('auditkit query', () => {
 
   it('filters by tenant, category, outcome and status class', async () => {
     const run = io();
-    expect(await runCli(['query', '--tenant', 'org_1', '--category', 'auth', '--outcome', 'failure', '--format', 'jsonl'], run.cli)).toBe(0);
-    const events = run.out().trim().split('\n').map((l) => JSON.parse(l));
+    expect(
+      await runCli(
+        ['query', '--tenant', 'org_1', '--category', 'auth', '--outcome', 'failure', '--format', 'jsonl'],
+        run.cli,
+      ),
+    ).toBe(0);
+    const events = run
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ action: 'user.login', reason: 'bad_password' });
 
     const byStatus = io();
     expect(await runCli(['query', '--status', '5xx', '--format', 'json'], byStatus.cli)).toBe(0);
-    expect(JSON.parse(byStatus.out()).events.map((e: { action: string }) => e.action)).toEqual(['http.request']);
+    expect(JSON.parse(byStatus.out()).events.map((e: { action: string }) => e.action)).toEqual([
+      'http.request',
+    ]);
   });
 
   it('pages with --limit and --cursor', async () => {

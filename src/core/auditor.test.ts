@@ -22,7 +22,11 @@ describe('createAuditor', () => {
   it('records an event with defaults filled in and reads it back', async () => {
     const audit = auditor({ mode: 'sync' });
     await audit.migrate();
-    const recorded = await audit.record({ category: 'custom', action: 'report.exported', target: { type: 'report', id: '42' } });
+    const recorded = await audit.record({
+      category: 'custom',
+      action: 'report.exported',
+      target: { type: 'report', id: '42' },
+    });
     expect(recorded).toMatchObject({ outcome: 'success', actor: { type: 'system' }, tenantId: null });
     expect(recorded.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await audit.get(recorded.id)).toEqual(recorded);
@@ -58,7 +62,13 @@ describe('createAuditor', () => {
     await audit.migrate();
     let user: { id: string; label: string } | undefined;
     const event = await audit.runWithContext(
-      { actor: () => user, tenantId: 'org_1', requestId: 'req-1', ip: '198.51.100.1', request: { method: 'POST', path: '/login' } },
+      {
+        actor: () => user,
+        tenantId: 'org_1',
+        requestId: 'req-1',
+        ip: '198.51.100.1',
+        request: { method: 'POST', path: '/login' },
+      },
       async () => {
         user = { id: 'u1', label: 'Ada' }; // authentication happens after the context started
         return audit.record({ category: 'auth', action: 'user.login' });
@@ -83,8 +93,12 @@ describe('createAuditor', () => {
   it('records anonymous inside a context without actor, and a named service with as()', async () => {
     const audit = auditor({ mode: 'sync' });
     await audit.migrate();
-    expect((await audit.runWithContext({}, () => audit.record({ category: 'custom', action: 'a' }))).actor).toEqual({ type: 'anonymous' });
-    const job = await audit.as({ type: 'service', id: 'nightly-sync' }, () => audit.record({ category: 'custom', action: 'b' }));
+    expect(
+      (await audit.runWithContext({}, () => audit.record({ category: 'custom', action: 'a' }))).actor,
+    ).toEqual({ type: 'anonymous' });
+    const job = await audit.as({ type: 'service', id: 'nightly-sync' }, () =>
+      audit.record({ category: 'custom', action: 'b' }),
+    );
     expect(job.actor).toEqual({ type: 'service', id: 'nightly-sync' });
   });
 
@@ -92,8 +106,9 @@ describe('createAuditor', () => {
     const errors: AuditkitError[] = [];
     const audit = auditor({ mode: 'sync', onError: (e) => errors.push(e) });
     await audit.migrate();
-    const event = await audit.runWithContext({ actor: () => Promise.reject(new Error('session store down')) }, () =>
-      audit.record({ category: 'custom', action: 'a' }),
+    const event = await audit.runWithContext(
+      { actor: () => Promise.reject(new Error('session store down')) },
+      () => audit.record({ category: 'custom', action: 'a' }),
     );
     expect(event.actor.type).toBe('anonymous');
     expect(errors.map((e) => e.code)).toEqual(['actor_resolution_failed']);
@@ -105,7 +120,10 @@ describe('createAuditor', () => {
     const event = await audit.record({
       category: 'access',
       action: 'http.request',
-      request: { headers: { Authorization: 'Bearer abc', cookie: 'sid=1' }, body: { password: 'hunter2', note: 'x'.repeat(1_000_000) } },
+      request: {
+        headers: { Authorization: 'Bearer abc', cookie: 'sid=1' },
+        body: { password: 'hunter2', note: 'x'.repeat(1_000_000) },
+      },
       metadata: { apiKey: 'k', buffer: Buffer.alloc(10) },
     });
     const stored = await audit.get(event.id);
@@ -129,7 +147,11 @@ describe('createAuditor', () => {
   it('batches in async mode and flush() makes everything readable', async () => {
     const audit = auditor({ mode: 'async', batchSize: 100, flushIntervalMs: 10_000 });
     await audit.migrate();
-    await Promise.all(Array.from({ length: 250 }, (_, i) => audit.record({ category: 'custom', action: 'bulk', metadata: { i } })));
+    await Promise.all(
+      Array.from({ length: 250 }, (_, i) =>
+        audit.record({ category: 'custom', action: 'bulk', metadata: { i } }),
+      ),
+    );
     await audit.flush();
     const ids = new Set<string>();
     let cursor: string | undefined;
@@ -154,7 +176,11 @@ describe('createAuditor', () => {
         onError: (e) => errors.push(e.code),
       });
       // Not migrated yet: the table does not exist, so every write fails until migrate() runs.
-      await Promise.all(Array.from({ length: 20 }, (_, i) => audit.record({ category: 'custom', action: 'early', metadata: { i } })));
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          audit.record({ category: 'custom', action: 'early', metadata: { i } }),
+        ),
+      );
       await audit.flush();
       expect(errors.length).toBeGreaterThan(0);
       expect(audit.stats().spooled).toBe(20);
@@ -171,6 +197,8 @@ describe('createAuditor', () => {
     const audit = createAuditor({ store: pgliteStore(), spool: false });
     await audit.migrate();
     await audit.close();
-    expect(() => audit.record({ category: 'custom', action: 'late' })).toThrowError(expect.objectContaining({ code: 'closed' }));
+    expect(() => audit.record({ category: 'custom', action: 'late' })).toThrowError(
+      expect.objectContaining({ code: 'closed' }),
+    );
   });
 });

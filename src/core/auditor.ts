@@ -16,7 +16,14 @@ import {
 } from './context.js';
 import { defaultStore } from './default-store.js';
 import { AuditkitError, toAuditkitError } from './errors.js';
-import { type Actor, type AuditEvent, type AuditEventInput, auditEventInputSchema, describeIssues, type ParsedAuditEventInput } from './event.js';
+import {
+  type Actor,
+  type AuditEvent,
+  type AuditEventInput,
+  auditEventInputSchema,
+  describeIssues,
+  type ParsedAuditEventInput,
+} from './event.js';
 import { newEventId } from './ids.js';
 import { createRedactor, type Redactor } from './redact.js';
 
@@ -87,7 +94,8 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
   };
   const onError = (error: AuditkitError) => reportError(error, error.code);
 
-  const spool: Spool | null = config.spool === false ? null : createFileSpool({ dir: config.spool.dir, onError });
+  const spool: Spool | null =
+    config.spool === false ? null : createFileSpool({ dir: config.spool.dir, onError });
   const writer: EventWriter =
     config.mode === 'sync'
       ? createSyncWriter({ store, retry: config.retry, spool, onError, raiseOnError: config.raiseOnError })
@@ -103,7 +111,10 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
           raiseOnError: config.raiseOnError,
         });
 
-  const buildEvent = async (input: ParsedAuditEventInput, context: AuditContext | undefined): Promise<AuditEvent> => {
+  const buildEvent = async (
+    input: ParsedAuditEventInput,
+    context: AuditContext | undefined,
+  ): Promise<AuditEvent> => {
     const actor = await eventActor(input.actor, context, reportError);
     const correlation = withoutEmpty({
       requestId: context?.requestId,
@@ -114,9 +125,15 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
       stepId: context?.stepId,
       ...input.correlation,
     });
-    const request = input.request ?? (context?.request ? withoutEmpty({ ...context.request, id: context.request.id ?? context.requestId }) : undefined);
-    const metadata = context?.metadata || input.metadata ? { ...context?.metadata, ...input.metadata } : undefined;
-    const tenantId = input.tenantId !== undefined ? input.tenantId : (context?.tenantId ?? config.tenantId ?? null);
+    const request =
+      input.request ??
+      (context?.request
+        ? withoutEmpty({ ...context.request, id: context.request.id ?? context.requestId })
+        : undefined);
+    const metadata =
+      context?.metadata || input.metadata ? { ...context?.metadata, ...input.metadata } : undefined;
+    const tenantId =
+      input.tenantId !== undefined ? input.tenantId : (context?.tenantId ?? config.tenantId ?? null);
     return withoutEmpty({
       id: input.id ?? newEventId(),
       occurredAt: input.occurredAt ?? new Date(),
@@ -137,11 +154,14 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
   };
 
   const record = (input: AuditEventInput): Promise<AuditEvent> => {
-    if (closed) throw new AuditkitError('closed', 'This auditor is closed; create a new one to record more events.');
+    if (closed)
+      throw new AuditkitError('closed', 'This auditor is closed; create a new one to record more events.');
     const parsed = auditEventInputSchema.safeParse(input);
     if (!parsed.success) {
       const fields = describeIssues(parsed.error);
-      throw new AuditkitError('invalid_event', `Invalid audit event: ${fields.join('; ')}`, { details: { fields } });
+      throw new AuditkitError('invalid_event', `Invalid audit event: ${fields.join('; ')}`, {
+        details: { fields },
+      });
     }
     const context = tryGetContext();
     return (async () => {
@@ -162,7 +182,13 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
     setActor(actor) {
       const context = tryGetContext();
       if (!context) {
-        reportError(new AuditkitError('no_context', 'setActor() was called outside runWithContext(); the actor was not set.'), 'no_context');
+        reportError(
+          new AuditkitError(
+            'no_context',
+            'setActor() was called outside runWithContext(); the actor was not set.',
+          ),
+          'no_context',
+        );
         return;
       }
       context.actor = actor;

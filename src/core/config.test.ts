@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { AuditkitError } from './errors.js';
 import { resolveAuditorOptions } from './config.js';
+import { AuditkitError } from './errors.js';
 
 describe('resolveAuditorOptions', () => {
   it('fills defaults', () => {
     const options = resolveAuditorOptions({}, {});
-    expect(options).toMatchObject({ mode: 'async', batchSize: 500, flushIntervalMs: 200, raiseOnError: false, journal: false });
+    expect(options).toMatchObject({
+      mode: 'async',
+      batchSize: 500,
+      flushIntervalMs: 200,
+      raiseOnError: false,
+      journal: false,
+    });
     expect(options.spool).toEqual({ dir: '.auditkit/spool' });
   });
 
@@ -28,9 +34,21 @@ describe('resolveAuditorOptions', () => {
   it('lets AUDITKIT_* variables override the config object', () => {
     const options = resolveAuditorOptions(
       { batchSize: 10, mode: 'async' },
-      { AUDITKIT_BATCH_SIZE: '250', AUDITKIT_MODE: 'sync', AUDITKIT_SPOOL_DIR: 'off', AUDITKIT_RAISE_ON_ERROR: 'true', AUDITKIT_MAX_VALUE_LENGTH: '64' },
+      {
+        AUDITKIT_BATCH_SIZE: '250',
+        AUDITKIT_MODE: 'sync',
+        AUDITKIT_SPOOL_DIR: 'off',
+        AUDITKIT_RAISE_ON_ERROR: 'true',
+        AUDITKIT_MAX_VALUE_LENGTH: '64',
+      },
     );
-    expect(options).toMatchObject({ batchSize: 250, mode: 'sync', spool: false, raiseOnError: true, redact: { maxValueLength: 64 } });
+    expect(options).toMatchObject({
+      batchSize: 250,
+      mode: 'sync',
+      spool: false,
+      raiseOnError: true,
+      redact: { maxValueLength: 64 },
+    });
   });
 
   it('names the environment variable when its value is wrong', () => {

@@ -39,17 +39,25 @@ export const auditorOptionsSchema = z.strictObject({
     })
     .default({ retries: 3, minDelayMs: 50, maxDelayMs: 2000 }),
   /** Directory of the durable spool used during outages, or false to keep failed batches in memory only. */
-  spool: z.union([z.literal(false), z.strictObject({ dir: z.string().min(1) })]).default({ dir: '.auditkit/spool' }),
+  spool: z
+    .union([z.literal(false), z.strictObject({ dir: z.string().min(1) })])
+    .default({ dir: '.auditkit/spool' }),
   /** Journal every event to the spool before `record()` resolves, so even SIGKILL loses nothing. */
   journal: z.boolean().default(false),
   /** Let audit failures reach the caller instead of only `onError`. */
   raiseOnError: z.boolean().default(false),
   onError: z.custom<(error: AuditkitError) => void>((v) => typeof v === 'function').optional(),
-  logger: z.custom<AuditLogger>((v) => typeof v === 'object' && v !== null && typeof (v as AuditLogger).error === 'function').optional(),
+  logger: z
+    .custom<AuditLogger>(
+      (v) => typeof v === 'object' && v !== null && typeof (v as AuditLogger).error === 'function',
+    )
+    .optional(),
   /** Masking and truncation, see `RedactionOptions`; or a custom `Redactor`. */
   redact: z
     .union([
-      z.custom<Redactor>((v) => typeof v === 'object' && v !== null && typeof (v as Redactor).redactEvent === 'function'),
+      z.custom<Redactor>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as Redactor).redactEvent === 'function',
+      ),
       z.strictObject({
         keys: z.array(z.string()).optional(),
         keyPatterns: z.array(z.instanceof(RegExp)).optional(),
@@ -75,7 +83,10 @@ export const ENVIRONMENT_OVERRIDES = {
   AUDITKIT_BATCH_SIZE: { path: ['batchSize'], parse: Number },
   AUDITKIT_FLUSH_INTERVAL_MS: { path: ['flushIntervalMs'], parse: Number },
   AUDITKIT_MAX_QUEUE_SIZE: { path: ['maxQueueSize'], parse: Number },
-  AUDITKIT_SPOOL_DIR: { path: ['spool'], parse: (v: string) => (v === 'off' || v === 'false' ? false : { dir: v }) },
+  AUDITKIT_SPOOL_DIR: {
+    path: ['spool'],
+    parse: (v: string) => (v === 'off' || v === 'false' ? false : { dir: v }),
+  },
   AUDITKIT_JOURNAL: { path: ['journal'], parse: parseBoolean },
   AUDITKIT_RAISE_ON_ERROR: { path: ['raiseOnError'], parse: parseBoolean },
   AUDITKIT_TENANT_ID: { path: ['tenantId'], parse: (v: string) => v },

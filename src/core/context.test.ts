@@ -41,7 +41,11 @@ describe('audit context', () => {
 describe('normaliseActor', () => {
   it('reads a string as a user id and a partial actor with an id as a user', () => {
     expect(normaliseActor('u1')).toEqual({ type: 'user', id: 'u1' });
-    expect(normaliseActor({ id: 7 as unknown as string, label: 'Ada' })).toEqual({ type: 'user', id: '7', label: 'Ada' });
+    expect(normaliseActor({ id: 7 as unknown as string, label: 'Ada' })).toEqual({
+      type: 'user',
+      id: '7',
+      label: 'Ada',
+    });
     expect(normaliseActor({ type: 'service', id: 'cron' })).toEqual({ type: 'service', id: 'cron' });
   });
 

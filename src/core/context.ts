@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { type Actor, ACTOR_TYPES, type ActorType, type RequestInfo } from './event.js';
 import { AuditkitError } from './errors.js';
+import { ACTOR_TYPES, type Actor, type ActorType, type RequestInfo } from './event.js';
 
 /** An actor as apps naturally have it: a full actor, a partial one (`{ id, label }` means a user), or a user id. */
 export type ActorLike = Partial<Actor> | string;
@@ -9,7 +9,12 @@ export type ActorLike = Partial<Actor> | string;
  * Where the actor comes from. A function or promise is resolved when an event is written, not when the
  * context starts, because authentication often completes later (inside a GraphQL resolver, say).
  */
-export type ActorSource = ActorLike | null | undefined | Promise<ActorLike | null | undefined> | (() => ActorLike | null | undefined | Promise<ActorLike | null | undefined>);
+export type ActorSource =
+  | ActorLike
+  | null
+  | undefined
+  | Promise<ActorLike | null | undefined>
+  | (() => ActorLike | null | undefined | Promise<ActorLike | null | undefined>);
 
 /** What `runWithContext` accepts. Every field is optional; nested contexts inherit from their parent. */
 export interface AuditContextInput {
@@ -40,7 +45,8 @@ export interface AuditContext extends AuditContextInput {
 // One storage per process, even if two copies of this module are loaded, so every part sees one context.
 const STORAGE_KEY = Symbol.for('auditkit.context.storage');
 const globalRef = globalThis as typeof globalThis & { [STORAGE_KEY]?: AsyncLocalStorage<AuditContext> };
-const storage: AsyncLocalStorage<AuditContext> = globalRef[STORAGE_KEY] ?? new AsyncLocalStorage<AuditContext>();
+const storage: AsyncLocalStorage<AuditContext> =
+  globalRef[STORAGE_KEY] ?? new AsyncLocalStorage<AuditContext>();
 globalRef[STORAGE_KEY] = storage;
 
 /**
@@ -82,12 +88,18 @@ export function normaliseActor(value: ActorLike | null | undefined): Actor | und
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'string') return value === '' ? undefined : { type: 'user', id: value };
   if (typeof value !== 'object') {
-    throw new AuditkitError('actor_resolution_failed', `An actor must be an object or a user id string, got ${typeof value}.`);
+    throw new AuditkitError(
+      'actor_resolution_failed',
+      `An actor must be an object or a user id string, got ${typeof value}.`,
+    );
   }
   const type: ActorType | undefined = value.type ?? (value.id !== undefined ? 'user' : undefined);
   if (type === undefined && value.label === undefined) return undefined;
   if (type !== undefined && !ACTOR_TYPES.includes(type)) {
-    throw new AuditkitError('actor_resolution_failed', `Unknown actor type "${String(type)}"; use one of ${ACTOR_TYPES.join(', ')}.`);
+    throw new AuditkitError(
+      'actor_resolution_failed',
+      `Unknown actor type "${String(type)}"; use one of ${ACTOR_TYPES.join(', ')}.`,
+    );
   }
   const actor: Actor = { type: type ?? 'anonymous' };
   for (const key of ['id', 'label', 'ip', 'userAgent', 'sessionId'] as const) {
@@ -105,6 +117,7 @@ export async function resolveActor(source: ActorSource): Promise<Actor | undefin
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   const out: Partial<T> = {};
-  for (const [key, v] of Object.entries(value)) if (v !== undefined) (out as Record<string, unknown>)[key] = v;
+  for (const [key, v] of Object.entries(value))
+    if (v !== undefined) (out as Record<string, unknown>)[key] = v;
   return out;
 }

@@ -9,5 +9,8 @@ import type { AuditStore } from '../store/store.js';
 export function defaultStore(env: Record<string, string | undefined> = process.env): AuditStore {
   const url = env.AUDITKIT_DATABASE_URL;
   if (url) return postgresStore({ connectionString: url, schema: env.AUDITKIT_DB_SCHEMA || undefined });
-  return pgliteStore({ dataDir: env.AUDITKIT_DATA_DIR || './audit-data', schema: env.AUDITKIT_DB_SCHEMA || undefined });
+  return pgliteStore({
+    dataDir: env.AUDITKIT_DATA_DIR || './audit-data',
+    schema: env.AUDITKIT_DB_SCHEMA || undefined,
+  });
 }

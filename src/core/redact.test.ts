@@ -16,7 +16,10 @@ describe('createRedactor', () => {
     });
     expect(out).toEqual({
       Password: REDACTED,
-      user: { passwd: REDACTED, profile: { newPassword: REDACTED, api_key: REDACTED, 'X-Api-Key': REDACTED } },
+      user: {
+        passwd: REDACTED,
+        profile: { newPassword: REDACTED, api_key: REDACTED, 'X-Api-Key': REDACTED },
+      },
       headers: { Authorization: REDACTED, cookie: REDACTED, 'set-cookie': REDACTED },
       oauth: { access_token: REDACTED, refresh_token: REDACTED, client_secret: REDACTED },
       payment: { credit_card: REDACTED, cardNumber: REDACTED, cvv: REDACTED, CVC: REDACTED },
@@ -41,7 +44,9 @@ describe('createRedactor', () => {
   it('masks JSON Web Tokens found inside any string, and user value patterns', () => {
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcDEF123_-';
     const custom = createRedactor({ valuePatterns: [/\b\d{3}-\d{2}-\d{4}\b/] });
-    expect(custom.redactValue(`token is ${jwt} and ssn 123-45-6789`)).toBe(`token is ${REDACTED} and ssn ${REDACTED}`);
+    expect(custom.redactValue(`token is ${jwt} and ssn 123-45-6789`)).toBe(
+      `token is ${REDACTED} and ssn ${REDACTED}`,
+    );
   });
 
   it('truncates long strings with a marker giving the original length', () => {
@@ -147,7 +152,11 @@ describe('createRedactor', () => {
         request: { headers: { authorization: 'Bearer x' }, query: { token: 't' }, body: { password: 'p' } },
         metadata: { apiKey: 'k', note: 'n' },
       });
-      expect(out.request).toEqual({ headers: { authorization: REDACTED }, query: { token: REDACTED }, body: { password: REDACTED } });
+      expect(out.request).toEqual({
+        headers: { authorization: REDACTED },
+        query: { token: REDACTED },
+        body: { password: REDACTED },
+      });
       expect(out.metadata).toEqual({ apiKey: REDACTED, note: 'n' });
       expect(out.actor).toEqual(base.actor);
     });

@@ -97,17 +97,20 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
 
   const isSensitiveKey = (key: string): boolean => {
     const normalised = normaliseKey(key);
-    return fragments.some((f) => normalised.includes(f)) ||
+    return (
+      fragments.some((f) => normalised.includes(f)) ||
       keyPatterns.some((p) => {
         p.lastIndex = 0;
         return p.test(key);
       })
+    );
   };
 
   const cleanString = (input: string): string => {
     let value = input;
     for (const pattern of patterns) value = value.replace(pattern, REDACTED);
-    if (value.length > maxValueLength) value = value.slice(0, maxValueLength) + truncationMarker(value.length);
+    if (value.length > maxValueLength)
+      value = value.slice(0, maxValueLength) + truncationMarker(value.length);
     return toStorableString(value);
   };
 
@@ -187,7 +190,8 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
       const out: Record<string, unknown> = {};
       for (const [field, value] of Object.entries(event)) {
         if (value === undefined) continue;
-        if (STRUCTURAL_FIELDS.has(field)) out[field] = typeof value === 'string' ? toStorableString(value) : value;
+        if (STRUCTURAL_FIELDS.has(field))
+          out[field] = typeof value === 'string' ? toStorableString(value) : value;
         else if (field === 'changes') out[field] = cleanChanges(value as Record<string, unknown>);
         else if (field === 'actor' || field === 'target' || field === 'correlation') {
           // Identity fields are never masked (an actor id is not a secret), only made storable and cut.
@@ -209,6 +213,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
 
 /** Sets an own data property; `__proto__` stays a plain key instead of replacing the prototype. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }

@@ -26,7 +26,11 @@ interface QueryFlags extends StoreFlags {
 
 export function registerQuery(program: Command, io: CliIo): void {
   addStoreFlags(program.command('query').description('Search events, newest first'))
-    .option('--from <time>', 'events at or after this time (ISO 8601, or a duration ago such as 15m, 24h, 7d)', (v: string) => parseTime(v))
+    .option(
+      '--from <time>',
+      'events at or after this time (ISO 8601, or a duration ago such as 15m, 24h, 7d)',
+      (v: string) => parseTime(v),
+    )
     .option('--to <time>', 'events before this time (same forms as --from)', (v: string) => parseTime(v))
     .option('--category <name...>', `one or more of ${CATEGORIES.join(', ')}`, collect(CATEGORIES))
     .option('--action <name...>', 'exact action, or a prefix ending in * (user.*)')
@@ -65,7 +69,8 @@ export function registerQuery(program: Command, io: CliIo): void {
           cursor: flags.cursor,
         });
         if (flags.format === 'json') io.stdout(`${JSON.stringify(page, null, 2)}\n`);
-        else if (flags.format === 'jsonl') for (const event of page.events) io.stdout(`${JSON.stringify(event)}\n`);
+        else if (flags.format === 'jsonl')
+          for (const event of page.events) io.stdout(`${JSON.stringify(event)}\n`);
         else {
           const rows = page.events.map((e) => [
             e.occurredAt.toISOString(),
@@ -77,8 +82,12 @@ export function registerQuery(program: Command, io: CliIo): void {
             e.target ? [e.target.type, e.target.id].filter(Boolean).join(':') : '',
             e.request?.status?.toString() ?? '',
           ]);
-          io.stdout(`${formatTable(['time', 'category', 'action', 'outcome', 'tenant', 'actor', 'target', 'status'], rows)}\n`);
-          io.stdout(page.nextCursor ? `\nMore: --cursor ${page.nextCursor}\n` : `\n${page.events.length} event(s).\n`);
+          io.stdout(
+            `${formatTable(['time', 'category', 'action', 'outcome', 'tenant', 'actor', 'target', 'status'], rows)}\n`,
+          );
+          io.stdout(
+            page.nextCursor ? `\nMore: --cursor ${page.nextCursor}\n` : `\n${page.events.length} event(s).\n`,
+          );
         }
       } finally {
         await store.close();
@@ -94,31 +103,36 @@ export function parseTime(value: string, now = Date.now()): Date {
   const duration = DURATION.exec(value.trim());
   if (duration) return new Date(now - Number(duration[1]) * UNIT_MS[duration[2] as keyof typeof UNIT_MS]);
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an ISO 8601 time or a duration such as 24h.');
+  if (Number.isNaN(date.getTime()))
+    throw new InvalidArgumentError('expected an ISO 8601 time or a duration such as 24h.');
   return date;
 }
 
 function parseStatus(value: string): AuditQuery['status'] {
   if (/^[1-5]xx$/i.test(value)) return value.toLowerCase() as AuditQuery['status'];
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 100 || n > 999) throw new InvalidArgumentError('expected a status such as 404 or 5xx.');
+  if (!Number.isInteger(n) || n < 100 || n > 999)
+    throw new InvalidArgumentError('expected a status such as 404 or 5xx.');
   return n;
 }
 
 function parseLimit(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('expected a whole number from 1 to 1000.');
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new InvalidArgumentError('expected a whole number from 1 to 1000.');
   return n;
 }
 
 function parseFormat(value: string): QueryFlags['format'] {
-  if (value !== 'table' && value !== 'json' && value !== 'jsonl') throw new InvalidArgumentError('expected table, json or jsonl.');
+  if (value !== 'table' && value !== 'json' && value !== 'jsonl')
+    throw new InvalidArgumentError('expected table, json or jsonl.');
   return value;
 }
 
 function collect<T extends string>(allowed: readonly T[]) {
   return (value: string, previous: T[] | undefined): T[] => {
-    if (!allowed.includes(value as T)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}.`);
+    if (!allowed.includes(value as T))
+      throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}.`);
     return [...(previous ?? []), value as T];
   };
 }
