@@ -3,9 +3,9 @@ import { type AuditEvent, auditEventSchema, describeIssues } from '../../core/ev
 import { toStorableString } from '../../core/redact.js';
 
 /**
- * The columns `append` writes, in order, with the PostgreSQL array type each is sent as.
- * `data` holds the whole event as JSON, so reading it back gives exactly the event that was written;
- * the other columns are copies of its fields, for filtering and indexes.
+ * The columns `append` writes, in order, with the PostgreSQL type of each. `data` holds the whole event
+ * as JSON, so reading it back gives exactly the event that was written; the other columns are copies of
+ * its fields, for filtering and indexes.
  */
 export const INSERT_COLUMNS = [
   ['id', 'uuid'],
@@ -31,12 +31,19 @@ export const INSERT_COLUMNS = [
   ['data', 'jsonb'],
 ] as const;
 
-type ColumnValue = string | number | null;
+/**
+ * The row source of the batch insert: every flat column arrives as one PostgreSQL array parameter
+ * (`$n::type[]`, unnested), and `data` as one JSON array (`$21::jsonb`, split by jsonb_array_elements);
+ * ROWS FROM zips them into rows. The number of parameters is the same for 1 or 5,000 events.
+ */
+export function insertRowSource(): string {
+  const sources = INSERT_COLUMNS.map(([name, type], i) =>
+    name === 'data' ? `jsonb_array_elements($${i + 1}::jsonb)` : `unnest($${i + 1}::${type}[])`,
+  );
+  return `ROWS FROM (${sources.join(', ')})`;
+}
 
-/** One array per column of {@link INSERT_COLUMNS}: the parameters of the `unnest(...)` insert. */
-export type ColumnArrays = ColumnValue[][];
-
-/** `\u0000` or an escaped UTF-16 surrogate in JSON text: jsonb rejects both when unpaired or NUL. */
+/** `\u0000` or an escaped UTF-16 surrogate in JSON text: jsonb rejects NUL and unpaired surrogates. */
 const SUSPECT_JSON = /\\u(?:0000|[dD][89a-fA-F])/;
 
 /** Text PostgreSQL accepts: NUL and lone surrogates become U+FFFD (valid strings pass through untouched). */
@@ -58,15 +65,20 @@ function storableJson(value: unknown): unknown {
 }
 
 /**
- * The event as JSON text that jsonb accepts. The fast path is one `JSON.stringify` and one regex test;
- * only events that contain NUL or (possibly) lone surrogates are parsed back and cleaned.
+ * JSON text of `value` that jsonb accepts. The fast path is one `JSON.stringify` and one regex test;
+ * only values containing NUL or (possibly) lone surrogates are parsed back and cleaned.
  */
-export function eventJson(event: AuditEvent): string {
-  const json = JSON.stringify(event);
+export function storableJsonText(value: unknown): string {
+  const json = JSON.stringify(value);
   if (!SUSPECT_JSON.test(json)) return json;
-  // Paired surrogates are never escaped by JSON.stringify, so any escaped surrogate is a lone one;
-  // a false positive (an escaped backslash before "u0000") is harmless: the value comes back unchanged.
+  // JSON.stringify never escapes paired surrogates, so an escaped surrogate is a lone one; a false
+  // positive (an escaped backslash before "u0000") is harmless: the value comes back unchanged.
   return JSON.stringify(storableJson(JSON.parse(json)));
+}
+
+/** The event as JSON text that jsonb accepts. */
+export function eventJson(event: AuditEvent): string {
+  return storableJsonText(event);
 }
 
 function occurredAtIso(event: AuditEvent): string {
@@ -80,38 +92,63 @@ function occurredAtIso(event: AuditEvent): string {
   return (event.occurredAt as Date).toISOString();
 }
 
-/** Turns a batch of events into one array per column, ready for `unnest`. */
-export function toColumnArrays(events: readonly AuditEvent[]): ColumnArrays {
-  const columns: ColumnArrays = INSERT_COLUMNS.map(() => new Array<ColumnValue>(events.length));
+/** One element of a PostgreSQL array literal: always quoted (so no value can break the array apart). */
+function element(value: string | null): string {
+  if (value === null) return 'NULL';
+  return value.includes('"') || value.includes('\\') ? `"${value.replace(/["\\]/g, '\\$&')}"` : `"${value}"`;
+}
+
+function integerElement(value: unknown): string {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : 'NULL';
+}
+
+/**
+ * The parameters of the batch insert for these events: one array literal per flat column and the JSON
+ * array of the events, all as text (drivers pass strings through untouched, which is much faster than
+ * letting them serialize arrays). Strings are made storable on the way.
+ */
+export function toInsertParams(events: readonly AuditEvent[]): string[] {
+  // One stringify for the whole batch. Every flat column is a string inside the events, so when the JSON
+  // shows no NUL and no lone surrogate, no column has one either and the per-field cleaning is skipped.
+  let data = JSON.stringify(events);
+  const clean = !SUSPECT_JSON.test(data);
+  if (!clean) data = `[${events.map(eventJson).join(',')}]`;
+  const text: (value: unknown) => string = (value) => {
+    if (value === undefined || value === null) return 'NULL';
+    const string = typeof value === 'string' ? value : String(value);
+    return element(clean ? string : storable(string));
+  };
+  const flat = INSERT_COLUMNS.length - 1;
+  const parts: string[][] = Array.from({ length: flat }, () => new Array<string>(events.length));
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as AuditEvent;
-    const status = e.request?.status;
-    const row: ColumnValue[] = [
-      e.id,
-      occurredAtIso(e),
-      storable(e.category),
-      storable(e.action),
-      storable(e.outcome),
-      storable(e.tenantId),
-      storable(e.actor?.type),
-      storable(e.actor?.id),
-      storable(e.actor?.label),
-      storable(e.target?.type),
-      storable(e.target?.id),
-      storable(e.target?.label),
-      storable(e.correlation?.requestId ?? e.request?.id),
-      storable(e.request?.path),
-      typeof status === 'number' && Number.isInteger(status) ? status : null,
-      storable(e.message),
-      storable(e.reason),
-      storable(e.idempotencyKey),
-      typeof e.seq === 'number' ? e.seq : null,
-      storable(e.hash),
-      eventJson(e),
+    const row = [
+      text(e.id),
+      element(occurredAtIso(e)),
+      text(e.category),
+      text(e.action),
+      text(e.outcome),
+      text(e.tenantId),
+      text(e.actor?.type),
+      text(e.actor?.id),
+      text(e.actor?.label),
+      text(e.target?.type),
+      text(e.target?.id),
+      text(e.target?.label),
+      text(e.correlation?.requestId ?? e.request?.id),
+      text(e.request?.path),
+      integerElement(e.request?.status),
+      text(e.message),
+      text(e.reason),
+      text(e.idempotencyKey),
+      integerElement(e.seq),
+      text(e.hash),
     ];
-    for (let c = 0; c < row.length; c++) (columns[c] as ColumnValue[])[i] = row[c] as ColumnValue;
+    for (let c = 0; c < flat; c++) (parts[c] as string[])[i] = row[c] as string;
   }
-  return columns;
+  const params = parts.map((column) => `{${column.join(',')}}`);
+  params.push(data);
+  return params;
 }
 
 /** A row as `query`/`get` select it. */

@@ -1,5 +1,13 @@
 export { type CursorPosition, decodeCursor, encodeCursor } from './cursor.js';
-export { eventJson, INSERT_COLUMNS, rowToEvent, toColumnArrays } from './event-rows.js';
+export {
+  EVENT_ROW_SELECT,
+  eventJson,
+  INSERT_COLUMNS,
+  insertRowSource,
+  rowToEvent,
+  storableJsonText,
+  toInsertParams,
+} from './event-rows.js';
 export {
   defineMigrations,
   MIGRATIONS,

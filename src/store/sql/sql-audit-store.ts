@@ -2,7 +2,14 @@ import { AuditkitError } from '../../core/errors.js';
 import type { AuditEvent } from '../../core/event.js';
 import type { AppendResult, AuditPage, AuditQuery, AuditStore } from '../store.js';
 import { encodeCursor } from './cursor.js';
-import { EVENT_ROW_SELECT, type EventRow, INSERT_COLUMNS, rowToEvent, toColumnArrays } from './event-rows.js';
+import {
+  EVENT_ROW_SELECT,
+  type EventRow,
+  INSERT_COLUMNS,
+  insertRowSource,
+  rowToEvent,
+  toInsertParams,
+} from './event-rows.js';
 import { MIGRATIONS, type Migration, runMigrations } from './migrations.js';
 import { createMonthPartition, type MonthIndex, monthOf, monthsBetween } from './partitions.js';
 import { buildEventQuery } from './query-builder.js';
@@ -41,8 +48,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * The AuditStore shared by PGlite and PostgreSQL: the same tables, the same SQL, the same behaviour
  * (see `test/contract/store-contract.ts`). The driver is reached only through a {@link SqlExecutor}.
  *
- * - `append` writes a batch with one `INSERT ... SELECT FROM unnest(...)` statement per 5,000 events
- *   (a constant number of parameters whatever the batch size), skipping ids already stored.
+ * - `append` writes a batch with one `INSERT ... SELECT FROM ROWS FROM (unnest(...), ...)` statement per
+ *   5,000 events (a constant number of parameters whatever the batch size), skipping ids already stored.
  * - `query` filters on indexed columns and pages with a keyset on (occurred_at, id), newest first.
  * - `get` of an id that is not a UUID returns null (no event can have it).
  * - When `partitioned`, `append` creates the monthly partition of any month it has not seen yet first.
@@ -78,9 +85,8 @@ export class SqlAuditStore implements AuditStore {
     this.#onClose = options.onClose;
     this.#now = options.now ?? (() => new Date());
     const columns = INSERT_COLUMNS.map(([name]) => name).join(', ');
-    const arrays = INSERT_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
     this.#insertSql =
-      `WITH inserted AS (INSERT INTO ${this.table} (${columns}) SELECT * FROM unnest(${arrays}) ` +
+      `WITH inserted AS (INSERT INTO ${this.table} (${columns}) SELECT * FROM ${insertRowSource()} ` +
       'ON CONFLICT (id, occurred_at) DO NOTHING RETURNING 1) SELECT count(*)::int AS inserted FROM inserted';
   }
 
@@ -160,7 +166,7 @@ export class SqlAuditStore implements AuditStore {
     if (events.length === 0) return { inserted: 0, duplicates: 0 };
     const chunks: unknown[][] = [];
     for (let i = 0; i < events.length; i += this.#chunkSize) {
-      chunks.push(toColumnArrays(events.slice(i, i + this.#chunkSize)));
+      chunks.push(toInsertParams(events.slice(i, i + this.#chunkSize)));
     }
     try {
       if (this.partitioned) {
