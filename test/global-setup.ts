@@ -3,7 +3,7 @@
  * own schema). Tests read its URL with `inject('pgUrl')` (also in `process.env.AUDITKIT_TEST_PG_URL`).
  *
  * - `AUDITKIT_TEST_PG_URL` already set: that server is used, nothing is started.
- * - No PostgreSQL binaries installed: `pgUrl` is empty and `pgSkipReason` says why; PostgreSQL tests are
+ * - No PostgreSQL binaries installed (or `AUDITKIT_TEST_PG=skip`): `pgUrl` is empty and `pgSkipReason` says why; PostgreSQL tests are
  *   reported as skipped with that reason.
  * - Binaries installed but the server does not start: the run fails (a broken setup is not a skip).
  */
@@ -28,10 +28,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('pgSkipReason', '');
     return async () => {};
   }
-  if (!findPostgresBinaries()) {
-    const reason =
-      'PostgreSQL tests skipped: no initdb/postgres binaries found (pg_config --bindir, PATH, ' +
-      '/usr/lib/postgresql/*/bin). Install PostgreSQL (apt-get install postgresql) or set AUDITKIT_TEST_PG_URL.';
+  const disabled = process.env.AUDITKIT_TEST_PG === 'skip';
+  if (disabled || !findPostgresBinaries()) {
+    const reason = disabled
+      ? 'PostgreSQL tests skipped: AUDITKIT_TEST_PG=skip.'
+      : 'PostgreSQL tests skipped: no initdb/postgres binaries found (pg_config --bindir, PATH, ' +
+        '/usr/lib/postgresql/*/bin). Install PostgreSQL (apt-get install postgresql) or set AUDITKIT_TEST_PG_URL.';
     console.warn(`\n[auditkit] ${reason}\n`);
     project.provide('pgUrl', '');
     project.provide('pgSkipReason', reason);

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeEvent, queryAll, runStoreContract } from '../../../test/contract/store-contract.js';
 import {
+  findPostgresBinaries,
   type PostgresServer,
   startPostgres,
   uniqueSchemaName,
@@ -117,6 +118,31 @@ describe.skipIf(!url)(`postgresStore${url ? '' : ` (skipped: ${skipReason})`}`, 
       expect(await partitionHolding(writer.schema, stray.id)).toContain('audit_events_p2040_01');
       expect(await partitionHolding(writer.schema, event.id)).toContain('audit_events_p2040_01');
       expect(await writer.get(stray.id)).toEqual(stray);
+    });
+
+    it('a database user that may not create tables still appends: new months go to the DEFAULT partition', async () => {
+      const owner = store();
+      await owner.migrate();
+      const role = uniqueSchemaName('writer');
+      await admin.query(`CREATE ROLE "${role}" LOGIN`);
+      try {
+        await admin.query(`GRANT USAGE ON SCHEMA "${owner.schema}" TO "${role}"`);
+        await admin.query(`GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA "${owner.schema}" TO "${role}"`);
+        const asWriter = new URL(url);
+        asWriter.username = role;
+        const limited = postgresStore({ connectionString: asWriter.toString(), schema: owner.schema });
+        stores.push(limited);
+        const event = makeEvent({ occurredAt: new Date('2045-07-01T00:00:00.000Z') });
+        expect(await limited.append([event])).toEqual({ inserted: 1, duplicates: 0 });
+        expect(await partitionHolding(owner.schema, event.id)).toContain('audit_events_default');
+        await limited.close();
+        // The next writer that may create partitions moves the row into its month.
+        await owner.ensurePartitions(event.occurredAt, event.occurredAt);
+        expect(await partitionHolding(owner.schema, event.id)).toContain('audit_events_p2045_07');
+      } finally {
+        await admin.query(`DROP OWNED BY "${role}"`);
+        await admin.query(`DROP ROLE "${role}"`);
+      }
     });
 
     it('two stores (two processes) racing to create the same partitions both succeed', async () => {
@@ -242,7 +268,8 @@ describe.skipIf(!url)(`postgresStore${url ? '' : ` (skipped: ${skipReason})`}`, 
     });
   });
 
-  describe('server restarts', () => {
+  // These start a server of their own, so they need the binaries even when AUDITKIT_TEST_PG_URL is set.
+  describe.skipIf(!findPostgresBinaries())('server restarts', () => {
     let server: PostgresServer;
     beforeAll(async () => {
       server = await startPostgres();

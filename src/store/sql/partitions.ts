@@ -36,11 +36,14 @@ const ALREADY_THERE = new Set([
   '42P17', // an existing partition already covers (part of) the range
 ]);
 const DEADLOCK = '40P01';
+/** The database user may not create tables: rows of that month go to the DEFAULT partition. */
+const NOT_ALLOWED = '42501';
 
 /**
  * Creates the partition of `schema.audit_events` for one month unless it exists.
  *
- * Tolerates the race with other processes doing the same. When the DEFAULT partition already holds rows
+ * Tolerates the race with other processes doing the same. A database user without the right to create
+ * tables is not an error either: the rows then go to the DEFAULT partition. When the DEFAULT partition already holds rows
  * of that month (written by something that did not create the partition first, e.g. a database trigger),
  * they are moved into the new partition in one transaction, instead of failing.
  */
@@ -62,6 +65,7 @@ export async function createMonthPartition(
     } catch (error) {
       const state = sqlState(error);
       if (state && ALREADY_THERE.has(state)) return;
+      if (state === NOT_ALLOWED) return;
       if (state === DEADLOCK && attempt < 5) continue;
       if (state !== '23514') throw error;
     }
