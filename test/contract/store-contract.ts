@@ -210,6 +210,13 @@ export function runStoreContract({ name, makeStore }: StoreContractOptions): voi
         expect((await store.get(first.id))?.message).toBe('first');
       });
 
+      it('rejects a batch holding an event that is not JSON (a BigInt) with invalid_event, writing nothing', async () => {
+        const good = makeEvent();
+        const bad = makeEvent({ metadata: { big: 10n } });
+        await expectError(store.append([good, bad]), 'invalid_event');
+        expect(await store.get(good.id)).toBeNull();
+      });
+
       it('treats an empty batch as a no-op', async () => {
         expect(await store.append([])).toEqual({ inserted: 0, duplicates: 0 });
       });

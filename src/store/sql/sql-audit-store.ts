@@ -165,8 +165,17 @@ export class SqlAuditStore implements AuditStore {
     this.#assertOpen();
     if (events.length === 0) return { inserted: 0, duplicates: 0 };
     const chunks: unknown[][] = [];
-    for (let i = 0; i < events.length; i += this.#chunkSize) {
-      chunks.push(toInsertParams(events.slice(i, i + this.#chunkSize)));
+    try {
+      for (let i = 0; i < events.length; i += this.#chunkSize) {
+        chunks.push(toInsertParams(events.slice(i, i + this.#chunkSize)));
+      }
+    } catch (error) {
+      // e.g. a BigInt or a cycle in metadata that the redactor did not remove: nothing is written.
+      if (error instanceof AuditkitError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new AuditkitError('invalid_event', `A batch event cannot be stored as JSON: ${reason}`, {
+        cause: error,
+      });
     }
     try {
       if (this.partitioned) {
