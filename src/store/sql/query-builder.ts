@@ -152,8 +152,10 @@ export function buildEventQuery(table: string, query: AuditQuery = {}): BuiltQue
 
   if (query.cursor !== undefined && query.cursor !== null) {
     const position = decodeCursor(query.cursor);
+    const at = param(position.occurredAt);
+    // `occurred_at <=` is implied by the row comparison, but lets PostgreSQL skip newer partitions.
     where.push(
-      `(occurred_at, id) < (${param(position.occurredAt)}::timestamptz, ${param(position.id)}::uuid)`,
+      `occurred_at <= ${at}::timestamptz AND (occurred_at, id) < (${at}::timestamptz, ${param(position.id)}::uuid)`,
     );
   }
 
