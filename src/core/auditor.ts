@@ -1,4 +1,4 @@
-import { createAsyncWriter } from '../pipeline/async-writer.js';
+import { createAsyncWriter, journalDirFor } from '../pipeline/async-writer.js';
 import { createFileSpool } from '../pipeline/spool/file-spool.js';
 import type { Spool } from '../pipeline/spool/spool.js';
 import { createSyncWriter } from '../pipeline/sync-writer.js';
@@ -106,7 +106,7 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
           maxQueueSize: config.maxQueueSize,
           retry: config.retry,
           spool,
-          journal: config.journal,
+          journalDir: config.journal && config.spool !== false ? journalDirFor(config.spool.dir) : null,
           onError,
           raiseOnError: config.raiseOnError,
         });

@@ -1,5 +1,5 @@
-import type { AuditEvent } from '../core/event.js';
 import type { AuditkitError } from '../core/errors.js';
+import type { AuditEvent } from '../core/event.js';
 
 /** Counters a writer keeps so operators can see what happened without logs. */
 export interface WriterStats {

@@ -1,0 +1,246 @@
+import { join } from 'node:path';
+import { AuditkitError, toAuditkitError } from '../core/errors.js';
+import type { AuditEvent } from '../core/event.js';
+import type { AuditStore } from '../store/store.js';
+import { Journal } from './journal.js';
+import { createReplayer } from './replayer.js';
+import { DEFAULT_RETRY, withRetry } from './retry.js';
+import type { Spool } from './spool/spool.js';
+import type { ErrorHook, EventWriter, RetryOptions, WriterStats } from './writer.js';
+
+export interface AsyncWriterOptions {
+  store: AuditStore;
+  batchSize?: number;
+  flushIntervalMs?: number;
+  maxQueueSize?: number;
+  /** Batches written at once; two keep PostgreSQL busy while the next batch is built. */
+  concurrency?: number;
+  retry?: RetryOptions;
+  spool: Spool | null;
+  /** Directory of the write-ahead journal; set to make every accepted event survive SIGKILL. */
+  journalDir?: string | null;
+  onError: ErrorHook;
+  /** When set, `flush()` and `close()` reject with the first write failure since the last flush. */
+  raiseOnError?: boolean;
+}
+
+interface Pending {
+  event: AuditEvent;
+  seq: number;
+}
+
+/**
+ * The default writer: events queue in memory and go to the store in batches, in the background.
+ * A batch that still fails after retries goes to the spool, and so does everything after it until the
+ * spool has been replayed, which keeps the order. Nothing is dropped without an `onError` report.
+ */
+export function createAsyncWriter({
+  store,
+  batchSize = 500,
+  flushIntervalMs = 200,
+  maxQueueSize = 10_000,
+  concurrency = 2,
+  retry = DEFAULT_RETRY,
+  spool,
+  journalDir = null,
+  onError,
+  raiseOnError = false,
+}: AsyncWriterOptions): EventWriter {
+  const queue: Pending[] = [];
+  const stats = { accepted: 0, written: 0, lost: 0, failedAttempts: 0 };
+  let inFlight = 0;
+  let degraded = false;
+  let closed = false;
+  let timer: NodeJS.Timeout | null = null;
+  let idleWaiters: Array<() => void> = [];
+  let raised: AuditkitError | null = null;
+  // Journal bookkeeping: batches finish out of order, the journal may only drop a contiguous prefix.
+  const journal = journalDir ? new Journal(journalDir) : null;
+  const outstanding: Array<{ lastSeq: number; done: boolean }> = [];
+
+  const report = (error: AuditkitError) => {
+    if (raiseOnError) raised ??= error;
+    onError(error);
+  };
+
+  const replayer = spool
+    ? createReplayer({
+        store,
+        spool,
+        onError: report,
+        onReplayed: (count) => {
+          stats.written += count;
+        },
+        onDrained: () => {
+          degraded = false;
+          pump();
+        },
+      })
+    : null;
+
+  const settle = (lastSeq: number, entry: { lastSeq: number; done: boolean }) => {
+    entry.done = true;
+    let durable = -1;
+    while (outstanding[0]?.done) durable = outstanding.shift()!.lastSeq;
+    if (journal && durable >= 0) journal.markDurable(durable);
+    void lastSeq;
+  };
+
+  const toSpool = (events: AuditEvent[]) => {
+    if (!spool) {
+      stats.lost += events.length;
+      report(
+        new AuditkitError(
+          'write_failed',
+          `${events.length} audit event(s) could not be stored and no spool is configured.`,
+        ),
+      );
+      return;
+    }
+    try {
+      spool.append(events);
+      replayer?.start();
+    } catch (error) {
+      stats.lost += events.length;
+      report(toAuditkitError(error, 'spool_failed', `${events.length} audit event(s) could not be spooled`));
+    }
+  };
+
+  const send = async (batch: Pending[]) => {
+    const events = batch.map((p) => p.event);
+    const entry = { lastSeq: batch[batch.length - 1]?.seq ?? 0, done: false };
+    outstanding.push(entry);
+    inFlight += 1;
+    try {
+      if (degraded || (spool && spool.pendingCount() > 0)) {
+        toSpool(events);
+      } else {
+        try {
+          const result = await withRetry(
+            () =>
+              store.append(events).catch((error: unknown) => {
+                stats.failedAttempts += 1;
+                throw error;
+              }),
+            retry,
+          );
+          stats.written += result.inserted + result.duplicates;
+        } catch (error) {
+          degraded = true;
+          report(
+            toAuditkitError(
+              error,
+              'store_unavailable',
+              `Audit store "${store.name}" refused a batch; spooling`,
+            ),
+          );
+          toSpool(events);
+        }
+      }
+      journal?.sync();
+    } finally {
+      inFlight -= 1;
+      settle(entry.lastSeq, entry);
+      pump();
+    }
+  };
+
+  const pump = () => {
+    while (inFlight < concurrency && queue.length > 0) void send(queue.splice(0, batchSize));
+    if (queue.length === 0 && inFlight === 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  };
+
+  const scheduleFlush = () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      pump();
+    }, flushIntervalMs);
+    timer.unref();
+  };
+
+  let nextSeq = 0;
+  if (journal) {
+    // Events journaled by a process that died before storing them go first.
+    const leftovers = journal.recover();
+    if (leftovers.length > 0) {
+      for (const event of leftovers) queue.push({ event, seq: 0 });
+      journal.forgetRecovered();
+      // They were accepted by the earlier process: re-journal them so a second crash keeps them too.
+      for (const pending of queue) pending.seq = journal.append(pending.event);
+      nextSeq = queue.length;
+    }
+  }
+  if (spool && spool.pendingCount() > 0) {
+    degraded = true;
+    replayer?.start();
+  }
+  if (queue.length > 0) pump();
+
+  const waitIdle = () =>
+    new Promise<void>((resolve) => {
+      idleWaiters.push(resolve);
+      pump();
+    });
+
+  return {
+    async write(event) {
+      if (closed) throw new AuditkitError('closed', 'The audit writer is closed.');
+      stats.accepted += 1;
+      const seq = journal ? journal.append(event) : ++nextSeq;
+      if (queue.length >= maxQueueSize) {
+        // Producers outrun the store: the overflow goes to disk instead of growing memory.
+        const entry = { lastSeq: seq, done: false };
+        outstanding.push(entry);
+        toSpool([event]);
+        settle(seq, entry);
+        return;
+      }
+      queue.push({ event, seq });
+      if (queue.length >= batchSize) pump();
+      else scheduleFlush();
+    },
+    async flush() {
+      if (timer) {
+        clearTimeout(timer);
+        timer = null;
+      }
+      await waitIdle();
+      if (raised) {
+        const error = raised;
+        raised = null;
+        throw error;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await waitIdle();
+        if (replayer && spool && spool.pendingCount() > 0) await replayer.drain();
+      } finally {
+        replayer?.stop();
+        if (timer) clearTimeout(timer);
+        journal?.close();
+        spool?.close();
+      }
+      if (raised) throw raised;
+    },
+    stats: (): WriterStats => ({
+      accepted: stats.accepted,
+      written: stats.written,
+      queued: queue.length,
+      spooled: spool ? spool.pendingCount() : 0,
+      lost: stats.lost,
+      failedAttempts: stats.failedAttempts,
+      degraded,
+    }),
+  };
+}
+
+/** The journal lives beside the spool. */
+export const journalDirFor = (spoolDir: string) => join(spoolDir, 'journal');
