@@ -65,6 +65,8 @@ async function throughWriter(makeStore: () => AuditStore, count: number): Promis
     // Let the flusher run now and then, as a real app's event loop would.
     if (i % 5000 === 4999) {
       await Promise.all(pending.splice(0));
+      // Back-pressure, as a well-behaved producer would: do not outrun the store by more than the queue holds.
+      while (audit.stats().queued > 20_000) await new Promise((resolve) => setTimeout(resolve, 1));
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
@@ -72,7 +74,7 @@ async function throughWriter(makeStore: () => AuditStore, count: number): Promis
   await audit.flush();
   const seconds = (performance.now() - started) / 1000;
   const stats = audit.stats();
-  if (stats.written !== count) throw new Error(`expected ${count} written, got ${stats.written}`);
+  if (stats.written !== count) throw new Error(`expected ${count} written, got ${JSON.stringify(stats)}`);
   await audit.close();
   return count / seconds;
 }

@@ -126,7 +126,8 @@ export function createAsyncWriter({
           );
           stats.written += result.inserted + result.duplicates;
         } catch (error) {
-          degraded = true;
+          // Without a spool there is nothing to replay from, so later batches still try the store directly.
+          if (spool) degraded = true;
           report(
             toAuditkitError(
               error,
