@@ -91,11 +91,21 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     defaultKeys = true,
   } = options;
   const fragments = [...(defaultKeys ? DEFAULT_SENSITIVE_KEYS : []), ...keys.map(normaliseKey)];
-  const patterns = [...(defaultKeys ? [JWT_PATTERN] : []), ...valuePatterns].map(
-    (p) => new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`),
-  );
+  const patterns = valuePatterns.map((p) => new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`));
+  const maskJwts = defaultKeys;
 
+  // Apps use the same few hundred keys over and over: remember each verdict (bounded, so hostile input
+  // with endless distinct keys cannot grow it without limit).
+  const verdicts = new Map<string, boolean>();
   const isSensitiveKey = (key: string): boolean => {
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = computeSensitive(key);
+      if (verdicts.size < 10_000) verdicts.set(key, verdict);
+    }
+    return verdict;
+  };
+  const computeSensitive = (key: string): boolean => {
     const normalised = normaliseKey(key);
     return (
       fragments.some((f) => normalised.includes(f)) ||
@@ -108,6 +118,8 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
 
   const cleanString = (input: string): string => {
     let value = input;
+    // Cheap test first: almost no string holds a JWT, and the regex is the costly part.
+    if (maskJwts && value.includes('eyJ')) value = value.replace(JWT_PATTERN, REDACTED);
     for (const pattern of patterns) value = value.replace(pattern, REDACTED);
     if (value.length > maxValueLength)
       value = value.slice(0, maxValueLength) + truncationMarker(value.length);
