@@ -91,7 +91,9 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     defaultKeys = true,
   } = options;
   const fragments = [...(defaultKeys ? DEFAULT_SENSITIVE_KEYS : []), ...keys.map(normaliseKey)];
-  const patterns = valuePatterns.map((p) => new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`));
+  const patterns = valuePatterns.map(
+    (p) => new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`),
+  );
   const maskJwts = defaultKeys;
 
   // Apps use the same few hundred keys over and over: remember each verdict (bounded, so hostile input

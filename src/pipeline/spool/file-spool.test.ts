@@ -58,7 +58,7 @@ describe('createFileSpool', () => {
     first.close();
     const second = createFileSpool({ dir });
     expect(second.pendingCount()).toBe(2);
-    expect([...second.batches()].map((b) => (b.events[0]?.metadata as { i: number }).i)).toEqual([2, 3]);
+    expect([...second.batches()].map((b) => (b.events[0]!.metadata as { i: number }).i)).toEqual([2, 3]);
     second.close();
   });
 
