@@ -51,6 +51,12 @@ describe('resolveAuditorOptions', () => {
     });
   });
 
+  it('refuses a journal without a spool to keep it in', () => {
+    expect(() => resolveAuditorOptions({ journal: true, spool: false }, {})).toThrow(
+      /journal: true needs a spool/,
+    );
+  });
+
   it('names the environment variable when its value is wrong', () => {
     expect(() => resolveAuditorOptions({}, { AUDITKIT_BATCH_SIZE: 'lots' })).toThrow(/AUDITKIT_BATCH_SIZE/);
     expect(() => resolveAuditorOptions({}, { AUDITKIT_JOURNAL: 'maybe' })).toThrow(/AUDITKIT_JOURNAL/);

@@ -22,57 +22,63 @@ const storeSchema = z.custom<AuditStore>(
 
 const positiveInt = z.number().int().positive();
 
-export const auditorOptionsSchema = z.strictObject({
-  /** Where events go. Default: PostgreSQL at AUDITKIT_DATABASE_URL when set, else PGlite in `./audit-data`. */
-  store: storeSchema.optional(),
-  /** `async` (default) batches writes in the background; `sync` writes before `record()` resolves. */
-  mode: z.enum(['async', 'sync']).default('async'),
-  batchSize: positiveInt.max(50_000).default(500),
-  flushIntervalMs: positiveInt.max(60_000).default(200),
-  /** Events held in memory before the overflow goes to the spool. */
-  maxQueueSize: positiveInt.default(10_000),
-  retry: z
-    .strictObject({
-      retries: z.number().int().min(0).max(20).default(3),
-      minDelayMs: z.number().int().min(0).default(50),
-      maxDelayMs: z.number().int().min(0).default(2000),
-    })
-    .default({ retries: 3, minDelayMs: 50, maxDelayMs: 2000 }),
-  /** Directory of the durable spool used during outages, or false to keep failed batches in memory only. */
-  spool: z
-    .union([z.literal(false), z.strictObject({ dir: z.string().min(1) })])
-    .default({ dir: '.auditkit/spool' }),
-  /** Journal every event to the spool before `record()` resolves, so even SIGKILL loses nothing. */
-  journal: z.boolean().default(false),
-  /** Let audit failures reach the caller instead of only `onError`. */
-  raiseOnError: z.boolean().default(false),
-  onError: z.custom<(error: AuditkitError) => void>((v) => typeof v === 'function').optional(),
-  logger: z
-    .custom<AuditLogger>(
-      (v) => typeof v === 'object' && v !== null && typeof (v as AuditLogger).error === 'function',
-    )
-    .optional(),
-  /** Masking and truncation, see `RedactionOptions`; or a custom `Redactor`. */
-  redact: z
-    .union([
-      z.custom<Redactor>(
-        (v) => typeof v === 'object' && v !== null && typeof (v as Redactor).redactEvent === 'function',
-      ),
-      z.strictObject({
-        keys: z.array(z.string()).optional(),
-        keyPatterns: z.array(z.instanceof(RegExp)).optional(),
-        valuePatterns: z.array(z.instanceof(RegExp)).optional(),
-        maxValueLength: positiveInt.optional(),
-        maxDepth: positiveInt.optional(),
-        maxArrayLength: positiveInt.optional(),
-        maxKeys: positiveInt.optional(),
-        defaultKeys: z.boolean().optional(),
-      }),
-    ])
-    .optional(),
-  /** Tenant for events recorded outside any context that names one. */
-  tenantId: z.string().optional(),
-});
+export const auditorOptionsSchema = z
+  .strictObject({
+    /** Where events go. Default: PostgreSQL at AUDITKIT_DATABASE_URL when set, else PGlite in `./audit-data`. */
+    store: storeSchema.optional(),
+    /** `async` (default) batches writes in the background; `sync` writes before `record()` resolves. */
+    mode: z.enum(['async', 'sync']).default('async'),
+    batchSize: positiveInt.max(50_000).default(500),
+    flushIntervalMs: positiveInt.max(60_000).default(200),
+    /** Events held in memory before the overflow goes to the spool. */
+    maxQueueSize: positiveInt.default(10_000),
+    retry: z
+      .strictObject({
+        retries: z.number().int().min(0).max(20).default(3),
+        minDelayMs: z.number().int().min(0).default(50),
+        maxDelayMs: z.number().int().min(0).default(2000),
+      })
+      .default({ retries: 3, minDelayMs: 50, maxDelayMs: 2000 }),
+    /** Directory of the durable spool used during outages, or false to keep failed batches in memory only. */
+    spool: z
+      .union([z.literal(false), z.strictObject({ dir: z.string().min(1) })])
+      .default({ dir: '.auditkit/spool' }),
+    /** Journal every event to the spool before `record()` resolves, so even SIGKILL loses nothing. */
+    journal: z.boolean().default(false),
+    /** Let audit failures reach the caller instead of only `onError`. */
+    raiseOnError: z.boolean().default(false),
+    onError: z.custom<(error: AuditkitError) => void>((v) => typeof v === 'function').optional(),
+    logger: z
+      .custom<AuditLogger>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as AuditLogger).error === 'function',
+      )
+      .optional(),
+    /** Masking and truncation, see `RedactionOptions`; or a custom `Redactor`. */
+    redact: z
+      .union([
+        z.custom<Redactor>(
+          (v) => typeof v === 'object' && v !== null && typeof (v as Redactor).redactEvent === 'function',
+        ),
+        z.strictObject({
+          keys: z.array(z.string()).optional(),
+          keyPatterns: z.array(z.instanceof(RegExp)).optional(),
+          valuePatterns: z.array(z.instanceof(RegExp)).optional(),
+          maxValueLength: positiveInt.optional(),
+          maxDepth: positiveInt.optional(),
+          maxArrayLength: positiveInt.optional(),
+          maxKeys: positiveInt.optional(),
+          defaultKeys: z.boolean().optional(),
+        }),
+      ])
+      .optional(),
+    /** Tenant for events recorded outside any context that names one. */
+    tenantId: z.string().optional(),
+  })
+  .refine((o) => !(o.journal && o.spool === false), {
+    message:
+      'journal: true needs a spool directory (the journal lives in it); set spool: { dir } or turn the journal off',
+    path: ['journal'],
+  });
 
 export type AuditorOptions = z.input<typeof auditorOptionsSchema>;
 export type ResolvedAuditorOptions = z.output<typeof auditorOptionsSchema>;
