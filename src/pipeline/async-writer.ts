@@ -78,12 +78,12 @@ export function createAsyncWriter({
       })
     : null;
 
-  const settle = (lastSeq: number, entry: { lastSeq: number; done: boolean }) => {
+  /** Marks a batch stored or spooled; the journal drops what lies before the first unfinished batch. */
+  const settle = (entry: { lastSeq: number; done: boolean }) => {
     entry.done = true;
     let durable = -1;
     while (outstanding[0]?.done) durable = outstanding.shift()!.lastSeq;
     if (journal && durable >= 0) journal.markDurable(durable);
-    void lastSeq;
   };
 
   const toSpool = (events: AuditEvent[]) => {
@@ -141,7 +141,7 @@ export function createAsyncWriter({
       journal?.sync();
     } finally {
       inFlight -= 1;
-      settle(entry.lastSeq, entry);
+      settle(entry);
       pump();
     }
   };
@@ -198,7 +198,7 @@ export function createAsyncWriter({
         const entry = { lastSeq: seq, done: false };
         outstanding.push(entry);
         toSpool([event]);
-        settle(seq, entry);
+        settle(entry);
         return;
       }
       queue.push({ event, seq });
