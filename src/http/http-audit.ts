@@ -1,0 +1,697 @@
+import { AsyncResource } from 'node:async_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Auditor } from '../core/auditor.js';
+import {
+  type ActorLike,
+  type ActorSource,
+  type AuditContext,
+  type AuditContextInput,
+  resolveActor,
+  tryGetContext,
+} from '../core/context.js';
+import { AuditkitError, toAuditkitError } from '../core/errors.js';
+import type { Actor, AuditEventInput, Outcome, RequestInfo } from '../core/event.js';
+import { newEventId } from '../core/ids.js';
+import { createNotificationDispatcher, type NotificationDispatcher } from '../notify/dispatcher.js';
+import type { NoticeEvent, NotificationResult } from '../notify/notifier.js';
+import { type AccessLogFile, createAccessLogFile } from './access-log-file.js';
+import { actorFromUser } from './actor.js';
+import { appendField, describeBody } from './body-format.js';
+import { type BodyTap, type ResponseTap, tapRequest, tapResponse } from './body-tap.js';
+import { createClientIpResolver } from './client-ip.js';
+import { type HttpAuditOptions, type ResolvedHttpAuditOptions, resolveHttpAuditOptions } from './config.js';
+import { createJwtVerifier, type JwtVerdict, type JwtVerifier } from './jwt-actor.js';
+import { createFieldMasker, type FieldMasker } from './masking.js';
+import { compileExtensionMatcher, compilePathMatcher, type PathMatcher } from './path-matcher.js';
+import type { RequestAudit } from './request-audit.js';
+import { parseTraceparent, pickRequestId } from './request-id.js';
+import { createSampler, type Sampler } from './sampling.js';
+
+/** What an adapter tells the core about its framework, for one request. */
+export interface FrameworkBinding<Req> {
+  /** The framework's request object, handed to the `actor`, `tenant` and `extra` callables. */
+  req: Req;
+  /** The matched route pattern (`/users/:id`), asked once the response is sent. */
+  route(): string | undefined;
+  /** The framework's user object (Passport `req.user`, ...), asked when the actor is resolved. */
+  user(): unknown;
+}
+
+/**
+ * The framework-neutral capture core shared by the Express, Fastify and Hono adapters. An adapter calls
+ * `begin` for each request with Node's request/response objects, runs the app inside `capture.run`,
+ * and reports thrown errors with `capture.error`; the core does everything else.
+ */
+export interface HttpAudit<Req> {
+  readonly options: Readonly<ResolvedHttpAuditOptions>;
+  readonly audit: Auditor;
+  /** Starts capturing one request; undefined when the adapter is disabled. */
+  begin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    binding: FrameworkBinding<Req>,
+  ): HttpRequestCapture | undefined;
+  /** Resolves when every request begun so far has finished and handed its events to the auditor. */
+  idle(): Promise<void>;
+}
+
+/** In-flight work per auditor, so `flushHttpAudit(audit)` can wait for all of it. */
+const registry = new WeakMap<Auditor, Set<HttpAudit<unknown>>>();
+const sinks = new WeakMap<Auditor, Set<AccessLogFile>>();
+
+/**
+ * Waits until every request seen by an HTTP adapter of this auditor has finished and its events
+ * (and error notices, and access-log lines) are handed over, then flushes the auditor. Use it in
+ * graceful shutdown after `server.close()`, and in tests before reading events back.
+ *
+ * @example
+ * server.close(); await flushHttpAudit(audit); await audit.close();
+ */
+export async function flushHttpAudit(audit: Auditor): Promise<void> {
+  for (const core of registry.get(audit) ?? []) await core.idle();
+  await Promise.all([...(sinks.get(audit) ?? [])].map((s) => s.flush()));
+  await audit.flush();
+}
+
+/** Creates the capture core for one adapter instance. Options are validated here (`invalid_config`). */
+export function createHttpAudit<Req>(
+  audit: Auditor,
+  options: HttpAuditOptions<Req> = {},
+  env: Record<string, string | undefined> = process.env,
+): HttpAudit<Req> {
+  if (!audit || typeof audit.record !== 'function' || typeof audit.runWithContext !== 'function') {
+    throw new AuditkitError(
+      'invalid_config',
+      'The HTTP adapter needs an auditor: pass createAuditor(...) as `audit`.',
+    );
+  }
+  const config = resolveHttpAuditOptions(options, env);
+  const shared = buildShared(audit, config);
+  let inFlight = 0;
+  let waiters: Array<() => void> = [];
+  const core: HttpAudit<Req> = {
+    options: config,
+    audit,
+    begin(req, res, binding) {
+      if (!config.enabled) return undefined;
+      inFlight += 1;
+      return new HttpRequestCapture(shared, req, res, binding as FrameworkBinding<unknown>, () => {
+        inFlight -= 1;
+        if (inFlight === 0) {
+          const ready = waiters;
+          waiters = [];
+          for (const wake of ready) wake();
+        }
+      });
+    },
+    idle() {
+      if (inFlight === 0) return Promise.resolve();
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+  };
+  const cores = registry.get(audit) ?? new Set();
+  registry.set(audit, cores);
+  cores.add(core as HttpAudit<unknown>);
+  return core;
+}
+
+/** Everything compiled once per adapter instance and shared by its requests. */
+interface Shared {
+  audit: Auditor;
+  config: ResolvedHttpAuditOptions;
+  limit: number;
+  excluded: PathMatcher;
+  excludedExtension: (path: string) => boolean;
+  included: PathMatcher | undefined;
+  skipBody: PathMatcher;
+  login: PathMatcher;
+  logout: PathMatcher;
+  routeRules: boolean;
+  clientIp: ReturnType<typeof createClientIpResolver>;
+  masker: FieldMasker;
+  headerMasker: FieldMasker;
+  verifyJwt: JwtVerifier | undefined;
+  sample: Sampler;
+  notices: NotificationDispatcher | undefined;
+  accessLog: AccessLogFile | undefined;
+}
+
+function buildShared(audit: Auditor, config: ResolvedHttpAuditOptions): Shared {
+  let clientIp: Shared['clientIp'];
+  try {
+    clientIp = createClientIpResolver(config.trustProxy);
+  } catch (error) {
+    throw new AuditkitError('invalid_config', `Invalid HTTP audit options: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  let accessLog: AccessLogFile | undefined;
+  if (config.accessLog) {
+    accessLog = createAccessLogFile({ ...config.accessLog, onError: (e) => audit.reportError(e, e.code) });
+    const files = sinks.get(audit) ?? new Set();
+    sinks.set(audit, files);
+    files.add(accessLog);
+  }
+  return {
+    audit,
+    config,
+    limit: config.saveFullBody ? Number.POSITIVE_INFINITY : config.maxBodyLength,
+    excluded: compilePathMatcher(config.excludePaths),
+    excludedExtension: compileExtensionMatcher(config.excludeExtensions),
+    included: config.includePaths.length > 0 ? compilePathMatcher(config.includePaths) : undefined,
+    skipBody: compilePathMatcher(config.skipBodyFor),
+    login: compilePathMatcher(config.loginPaths),
+    logout: compilePathMatcher(config.logoutPaths),
+    routeRules:
+      config.excludePaths.length + config.includePaths.length + config.skipBodyFor.length > 0 ||
+      config.loginPaths.length + config.logoutPaths.length > 0,
+    clientIp,
+    masker: createFieldMasker(audit.redactor, config.sensitiveFields),
+    headerMasker: createFieldMasker(audit.redactor, config.sensitiveHeaders),
+    verifyJwt: config.jwt ? createJwtVerifier(config.jwt) : undefined,
+    sample: createSampler(config.sampling),
+    notices: config.notify ? createNotificationDispatcher(config.notify) : undefined,
+    accessLog,
+  };
+}
+
+const LOGIN_IDENTIFIER_FIELDS = ['username', 'email', 'login', 'user', 'name'];
+
+/**
+ * One request being captured. Adapters hand it to apps as `RequestAudit`; the other members are for
+ * adapters only.
+ */
+export class HttpRequestCapture implements RequestAudit {
+  readonly requestId: string;
+  private readonly started = performance.now();
+  private readonly method: string;
+  private readonly path: string;
+  private readonly queryString: string;
+  private readonly excludedAtStart: boolean;
+  private readonly requestTap: BodyTap | undefined;
+  private readonly responseTap: ResponseTap | undefined;
+  private readonly input: AuditContextInput;
+  private context: AuditContext | undefined;
+  private resource: AsyncResource | undefined;
+  private explicitActor: ActorLike | null | undefined;
+  private extras: Record<string, unknown> | undefined;
+  private failureReason: string | undefined;
+  private thrown: unknown;
+  private skipped = false;
+  private finished = false;
+  private jwtVerdict: Promise<JwtVerdict | undefined> | undefined;
+  private tenantPending: Promise<void> | undefined;
+
+  constructor(
+    private readonly shared: Shared,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly binding: FrameworkBinding<unknown>,
+    private readonly done: () => void,
+  ) {
+    const { config } = shared;
+    const headers = req.headers;
+    this.method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.queryString = q === -1 ? '' : url.slice(q + 1);
+    this.requestId = pickRequestId(headers[config.requestIdHeader]);
+    if (config.echoRequestId && !res.headersSent) res.setHeader(config.requestIdHeader, this.requestId);
+    this.excludedAtStart =
+      shared.excludedExtension(this.path) ||
+      shared.excluded(this.path) ||
+      (shared.included !== undefined && !shared.included(this.path));
+    const bodies = !this.excludedAtStart && !shared.skipBody(this.path);
+    if (config.logRequestBody && bodies) this.requestTap = tapRequest(req, shared.limit);
+    if ((config.logResponseBody && bodies) || !config.echoRequestId) {
+      this.responseTap = tapResponse(res, config.logResponseBody && bodies ? shared.limit : 0);
+    }
+    const trace = parseTraceparent(headers.traceparent);
+    const userAgent = headers['user-agent'];
+    this.input = {
+      actor: () => this.resolveDefaultActor(),
+      requestId: this.requestId,
+      traceId: trace?.traceId,
+      spanId: trace?.spanId,
+      ip: shared.clientIp(req.socket?.remoteAddress, headers['x-forwarded-for']),
+      userAgent: typeof userAgent === 'string' ? userAgent : undefined,
+      request: { id: this.requestId, method: this.method, path: this.path },
+    };
+    res.once('close', () => void this.finish());
+    // A framework that starts us late (after the client left) would otherwise wait for a 'close' already gone.
+    if (res.destroyed || res.writableFinished || req.socket?.destroyed)
+      setImmediate(() => void this.finish());
+    if (config.tenant) this.startTenant(config.tenant);
+  }
+
+  // ---- RequestAudit: the per-request API of apps ----
+
+  extra(data: Record<string, unknown>): void {
+    if (typeof data !== 'object' || data === null) return;
+    this.extras = { ...this.extras, ...data };
+  }
+
+  actor(actor: ActorLike | null): void {
+    this.explicitActor = actor;
+  }
+
+  tenant(tenantId: string | null): void {
+    this.input.tenantId = tenantId;
+    if (this.context) this.context.tenantId = tenantId;
+  }
+
+  reason(reason: string): void {
+    this.failureReason = String(reason);
+  }
+
+  error(error: unknown): void {
+    this.thrown ??= error ?? new Error('Unknown error');
+  }
+
+  skip(): void {
+    this.skipped = true;
+  }
+
+  // ---- adapter API ----
+
+  /**
+   * Runs the app (`fn`) inside the request's audit context, once an async `tenant` callable has
+   * answered. Auditing problems are reported, not thrown, unless the auditor has `raiseOnError`.
+   */
+  run<T>(fn: () => T): T | Promise<T> {
+    const enter = () =>
+      this.shared.audit.runWithContext(this.input, () => {
+        this.context = tryGetContext();
+        this.resource = new AsyncResource('auditkit.http.request');
+        return fn();
+      });
+    return this.tenantPending ? this.tenantPending.then(enter) : enter();
+  }
+
+  /** Runs `fn` back inside the request's context, for frameworks that lose it between hooks. */
+  resume<T>(fn: () => T): T {
+    return this.resource ? this.resource.runInAsyncScope(fn) : fn();
+  }
+
+  // ---- internals ----
+
+  private startTenant(tenant: (req: unknown) => unknown): void {
+    try {
+      const value = tenant(this.binding.req);
+      if (value instanceof Promise) {
+        this.tenantPending = value.then(
+          (v) => this.applyTenant(v),
+          (error: unknown) => this.tenantFailed(error),
+        );
+      } else this.applyTenant(value);
+    } catch (error) {
+      try {
+        this.tenantFailed(error);
+      } catch {
+        // kept in tenantPending for run() to hand to the app
+      }
+    }
+  }
+
+  private applyTenant(value: unknown): void {
+    if (typeof value === 'string' || value === null) this.tenant(value);
+  }
+
+  /** Reported; with `raiseOnError` it also reaches the app, through `run()`. */
+  private tenantFailed(error: unknown): void {
+    const wrapped = toAuditkitError(error, 'tenant_resolution_failed', 'The tenant callable failed');
+    if (this.shared.audit.options.raiseOnError) {
+      this.tenantPending = Promise.reject(wrapped);
+      throw wrapped;
+    }
+    this.shared.audit.reportError(wrapped, wrapped.code);
+  }
+
+  private verdict(): Promise<JwtVerdict | undefined> {
+    if (!this.shared.verifyJwt) return Promise.resolve(undefined);
+    this.jwtVerdict ??= this.shared.verifyJwt(this.req.headers.authorization);
+    return this.jwtVerdict;
+  }
+
+  /** The default actor chain: `req.audit.actor(...)`, the `actor` callable, a verified JWT, the framework user. */
+  private async resolveDefaultActor(): Promise<ActorLike | null | undefined> {
+    if (this.explicitActor !== undefined) return this.explicitActor;
+    const { config } = this.shared;
+    if (config.actor) {
+      const actor = await config.actor(this.binding.req);
+      if (actor) return actor;
+    }
+    if (this.shared.verifyJwt) {
+      const verdict = await this.verdict();
+      if (verdict?.ok) {
+        if (verdict.tenantId !== undefined && this.context && this.context.tenantId === undefined) {
+          this.context.tenantId = verdict.tenantId;
+        }
+        return verdict.actor;
+      }
+    }
+    return actorFromUser(this.binding.user());
+  }
+
+  private async finish(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    try {
+      await (this.resource ? this.resource.runInAsyncScope(() => this.recordEvents()) : this.recordEvents());
+    } catch (error) {
+      this.shared.audit.reportError(error, 'http_capture_failed');
+    } finally {
+      this.resource?.emitDestroy();
+      this.done();
+    }
+  }
+
+  private async recordEvents(): Promise<void> {
+    const { shared, res } = this;
+    const { config, audit } = shared;
+    const durationMs = Math.round((performance.now() - this.started) * 1000) / 1000;
+    const aborted = !res.writableFinished;
+    const status = res.headersSent || !aborted ? res.statusCode : undefined;
+    let route: string | undefined;
+    try {
+      route = this.binding.route();
+    } catch {
+      route = undefined;
+    }
+    if (this.context?.request) this.context.request = { ...this.context.request, route };
+
+    // Late tenant: the callable may only know it once authentication has run.
+    if (config.tenant && this.context && this.context.tenantId === undefined) {
+      try {
+        const value = await config.tenant(this.binding.req);
+        if (typeof value === 'string') this.context.tenantId = value;
+      } catch (error) {
+        audit.reportError(toAuditkitError(error, 'tenant_resolution_failed', 'The tenant callable failed'));
+      }
+    }
+    const actor = await this.resolveActorForEvents();
+
+    const path = this.path;
+    const isLogin = shared.login(path, route);
+    const isLogout = !isLogin && shared.logout(path, route);
+    const target = { type: 'route', id: `${this.method} ${route ?? path}` };
+    const summary: RequestInfo = { id: this.requestId, method: this.method, path, route, status };
+    // A thrown error the framework answered with a 4xx (invalid JSON, validation) is the client's, not ours.
+    const clientError = status !== undefined && status >= 400 && status < 500;
+    const failed =
+      (this.thrown !== undefined && !clientError && !aborted) || (status !== undefined && status >= 500);
+
+    const excluded =
+      this.excludedAtStart ||
+      (shared.routeRules &&
+        route !== undefined &&
+        (shared.excluded(path, route) || (shared.included !== undefined && !shared.included(path, route))));
+    const keep =
+      !excluded &&
+      !this.skipped &&
+      (failed || aborted || isLogin || isLogout || (status !== undefined && status >= 400)
+        ? true
+        : shared.sample(this.method, status ?? 0, this.requestId));
+
+    let requestBody: unknown;
+    if (keep || isLogin) requestBody = this.describeRequestBody(path, route);
+
+    const records: Array<Promise<unknown>> = [];
+    if (keep) {
+      const outcome = aborted ? 'failure' : outcomeOf(status, this.thrown);
+      const metadata = this.accessMetadata(aborted);
+      const request: RequestInfo = {
+        ...summary,
+        durationMs,
+        query: this.queryString ? this.parseQuery() : undefined,
+        headers: shared.headerMasker.maskValue({ ...this.req.headers }) as Record<string, unknown>,
+        responseHeaders: this.responseHeaders(),
+        body: config.logRequestBody ? requestBody : undefined,
+        responseBody: config.logResponseBody ? this.describeResponseBody(path, route) : undefined,
+      };
+      records.push(
+        this.record(
+          {
+            category: 'access',
+            action: 'http.request',
+            outcome,
+            actor,
+            target,
+            request,
+            reason: aborted ? 'client_aborted' : outcome === 'success' ? undefined : this.failureReason,
+            metadata,
+          },
+          true,
+        ),
+      );
+    }
+
+    if (isLogin || isLogout) {
+      records.push(this.record(this.authInput(isLogin, status, aborted, actor, requestBody, summary)));
+    }
+    if (shared.verifyJwt && this.jwtVerdict) {
+      const verdict = await this.jwtVerdict;
+      if (verdict && !verdict.ok) {
+        records.push(
+          this.record({
+            category: 'auth',
+            action: 'token.rejected',
+            outcome: 'failure',
+            actor,
+            target,
+            request: summary,
+            reason: verdict.reason,
+            message: verdict.message,
+          }),
+        );
+      }
+    }
+    if (failed) records.push(this.recordError(actor, target, summary));
+    await Promise.all(records);
+  }
+
+  private async resolveActorForEvents(): Promise<Actor> {
+    const source: ActorSource = this.context ? this.context.actor : this.input.actor;
+    // Start verifying the token even when another source names the actor, so a bad token is still audited.
+    if (this.shared.verifyJwt) void this.verdict();
+    try {
+      // Passed explicitly to every event of the request; the auditor adds ip and user agent from the context.
+      const actor: Actor = (await resolveActor(source)) ?? { type: 'anonymous' };
+      if (this.input.ip !== undefined) actor.ip ??= this.input.ip;
+      if (this.input.userAgent !== undefined) actor.userAgent ??= this.input.userAgent;
+      return actor;
+    } catch (error) {
+      this.shared.audit.reportError(error, 'actor_resolution_failed');
+      return { type: 'anonymous' };
+    }
+  }
+
+  private describeRequestBody(path: string, route: string | undefined): unknown {
+    if (!this.requestTap || (route !== undefined && this.shared.skipBody(path, route))) return undefined;
+    const h = this.req.headers;
+    return describeBody({
+      tap: this.requestTap,
+      contentType: h['content-type'],
+      contentEncoding: h['content-encoding'],
+      masker: this.shared.masker,
+    });
+  }
+
+  private describeResponseBody(path: string, route: string | undefined): unknown {
+    const tap = this.responseTap;
+    if (!tap || (route !== undefined && this.shared.skipBody(path, route))) return undefined;
+    const header = (name: string) => {
+      const value = this.res.getHeader(name) ?? tap.writeHeadHeaders?.[name];
+      return value === undefined ? undefined : String(value);
+    };
+    return describeBody({
+      tap,
+      contentType: header('content-type'),
+      contentEncoding: header('content-encoding'),
+      streamed: tap.writes > 1 && header('content-length') === undefined,
+      masker: this.shared.masker,
+    });
+  }
+
+  private parseQuery(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of new URLSearchParams(this.queryString)) appendField(out, key, value);
+    return this.shared.masker.maskValue(out) as Record<string, unknown>;
+  }
+
+  private responseHeaders(): Record<string, unknown> {
+    const headers: Record<string, unknown> = {
+      ...this.responseTap?.writeHeadHeaders,
+      ...this.res.getHeaders(),
+    };
+    return this.shared.headerMasker.maskValue(headers) as Record<string, unknown>;
+  }
+
+  private accessMetadata(aborted: boolean): Record<string, unknown> | undefined {
+    let metadata = this.extras ? { ...this.extras } : undefined;
+    const { extra } = this.shared.config;
+    if (extra) {
+      try {
+        const more = extra(this.binding.req);
+        if (more && typeof more === 'object') metadata = { ...metadata, ...more };
+      } catch (error) {
+        this.shared.audit.reportError(toAuditkitError(error, 'extra_failed', 'The extra callable failed'));
+      }
+    }
+    if (aborted) metadata = { ...metadata, aborted: true };
+    return metadata;
+  }
+
+  private authInput(
+    isLogin: boolean,
+    status: number | undefined,
+    aborted: boolean,
+    actor: Actor | undefined,
+    body: unknown,
+    request: RequestInfo,
+  ): AuditEventInput {
+    let outcome: Outcome;
+    let reason = this.failureReason;
+    if (aborted) {
+      outcome = 'failure';
+      reason = 'client_aborted';
+    } else if ((status ?? 500) >= 500) {
+      outcome = 'error';
+      reason ??= 'server_error';
+    } else if ((status as number) >= 400) {
+      outcome = 'failure';
+      reason ??= status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : `http_${status}`;
+    } else {
+      outcome = 'success';
+      reason = undefined;
+    }
+    let who = actor;
+    if (isLogin && (!who || who.type === 'anonymous')) {
+      const identifier = loginIdentifier(body);
+      if (identifier) who = { ...(who ?? { type: 'anonymous' }), label: identifier };
+    }
+    return {
+      category: 'auth',
+      action: isLogin ? 'user.login' : 'user.logout',
+      outcome,
+      actor: who,
+      target: who?.id ? { type: 'user', id: who.id, label: who.label } : undefined,
+      request,
+      reason,
+    };
+  }
+
+  private async recordError(
+    actor: Actor | undefined,
+    target: { type: string; id: string },
+    request: RequestInfo,
+  ): Promise<void> {
+    const error = this.thrown;
+    const details = error === undefined ? undefined : errorDetails(error);
+    const message = details?.message ?? `HTTP ${request.status ?? 500}`;
+    const input: AuditEventInput = {
+      id: newEventId(),
+      occurredAt: new Date(),
+      category: 'error',
+      action: 'http.error',
+      outcome: 'error',
+      actor,
+      target,
+      request,
+      message,
+      reason: this.failureReason ?? details?.name ?? 'server_error',
+      metadata: details ? { error: details } : undefined,
+    };
+    const { notices } = this.shared;
+    if (notices) {
+      const notification = await notices.dispatch(this.notice(input));
+      input.metadata = { ...input.metadata, notification: notificationSummary(notification) };
+    }
+    await this.record(input);
+  }
+
+  private notice(input: AuditEventInput) {
+    const masked = this.shared.audit.redactor.redactValue(input) as AuditEventInput & {
+      occurredAt: string;
+      metadata?: { error?: NoticeEvent['error'] };
+    };
+    const event: NoticeEvent = {
+      id: masked.id as string,
+      occurredAt: masked.occurredAt,
+      action: masked.action,
+      message: masked.message,
+      tenantId: this.context?.tenantId ?? null,
+      requestId: this.requestId,
+      request: masked.request,
+      actor: masked.actor,
+      error: masked.metadata?.error,
+    };
+    const where =
+      `${event.request?.method ?? ''} ${event.request?.route ?? event.request?.path ?? ''}`.trim();
+    const subject = `[auditkit] ${where} failed: ${event.message ?? 'error'}`.slice(0, 200);
+    const text = [
+      `${where} failed with status ${event.request?.status ?? 'unknown'}.`,
+      `Message: ${event.message ?? ''}`,
+      `When: ${event.occurredAt}`,
+      `Request id: ${event.requestId}`,
+      `Event id: ${event.id}`,
+      `Tenant: ${event.tenantId ?? '-'}`,
+      `Actor: ${event.actor ? `${event.actor.type}${event.actor.id ? `:${event.actor.id}` : ''}` : '-'}`,
+      event.error?.stack ? `\n${event.error.stack}` : '',
+    ].join('\n');
+    return { subject, text, event };
+  }
+
+  /** Hands one event to the auditor; the access event also goes to the access-log file. Never rejects. */
+  private async record(input: AuditEventInput, accessLog = false): Promise<void> {
+    const { audit, accessLog: sink } = this.shared;
+    try {
+      const event = await audit.record(input);
+      if (accessLog && sink) sink.write(event);
+    } catch (error) {
+      audit.reportError(error);
+    }
+  }
+}
+
+function outcomeOf(status: number | undefined, thrown: unknown): Outcome {
+  if (status === undefined || status >= 500) return 'error';
+  if (status === 401 || status === 403) return 'denied';
+  if (status >= 400) return 'failure';
+  return thrown === undefined ? 'success' : 'error';
+}
+
+function errorDetails(error: unknown): { name: string; message: string; stack?: string; code?: string } {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      stack: error.stack,
+      ...(typeof code === 'string' || typeof code === 'number' ? { code: String(code) } : {}),
+    };
+  }
+  return { name: 'NonError', message: typeof error === 'string' ? error : safeString(error) };
+}
+
+function safeString(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function notificationSummary(result: NotificationResult): Record<string, unknown> {
+  return result.reason ? { ...result } : { sent: result.sent, deliveries: result.deliveries };
+}
+
+function loginIdentifier(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  for (const field of LOGIN_IDENTIFIER_FIELDS) {
+    const value = (body as Record<string, unknown>)[field];
+    if (typeof value === 'string' && value !== '' && value !== '[REDACTED]') return value.slice(0, 200);
+  }
+  return undefined;
+}
