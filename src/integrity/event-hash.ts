@@ -1,0 +1,138 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
+
+/** The `prevHash` of the first event of every chain: 32 zero bytes. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Version of the hashed record layout, part of every record. */
+export const RECORD_VERSION = 1;
+
+/**
+ * The parts of an event that erasure never changes, hashed as they are. Everything else (actor id,
+ * label, IP, user agent and session, target id and label, changes, request path, query, headers and
+ * bodies, correlation, message, reason, metadata...) is hashed through a salted digest, so erasure can
+ * replace it and keep the digest.
+ */
+const CLEAR_TOP = new Set(['id', 'occurredAt', 'category', 'action', 'outcome', 'tenantId']);
+const CLEAR_NESTED: Record<string, ReadonlySet<string>> = {
+  actor: new Set(['type']),
+  target: new Set(['type']),
+  request: new Set(['method', 'route', 'status']),
+};
+/** Kept in columns, not hashed as part of the event data (the record has them on its own). */
+const COLUMNS_ONLY = new Set(['seq', 'hash']);
+
+/** An event split into what is hashed in clear and what is hashed through its digest. */
+export interface SplitEvent {
+  clear: Record<string, unknown>;
+  personal: Record<string, unknown>;
+}
+
+/** Splits the stored JSON of an event into its clear and personal parts. */
+export function splitEvent(data: Record<string, unknown>): SplitEvent {
+  const clear: Record<string, unknown> = {};
+  const personal: Record<string, unknown> = {};
+  for (const key of Object.keys(data)) {
+    const value = data[key];
+    if (COLUMNS_ONLY.has(key) || value === undefined) continue;
+    if (CLEAR_TOP.has(key)) {
+      clear[key] = value;
+      continue;
+    }
+    const nested = CLEAR_NESTED[key];
+    if (nested && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const inClear: Record<string, unknown> = {};
+      const inPersonal: Record<string, unknown> = {};
+      let personalKeys = 0;
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (nested.has(k)) inClear[k] = v;
+        else {
+          inPersonal[k] = v;
+          personalKeys += 1;
+        }
+      }
+      clear[key] = inClear;
+      if (personalKeys > 0) personal[key] = inPersonal;
+      continue;
+    }
+    personal[key] = value;
+  }
+  return { clear, personal };
+}
+
+/** `sha256(salt || canonicalJson(personal))`, hex. The salt makes the digest useless for guessing. */
+export function personalDigest(personal: Record<string, unknown>, saltHex: string): string {
+  return createHash('sha256')
+    .update(Buffer.from(saltHex, 'hex'))
+    .update(canonicalJson(personal), 'utf8')
+    .digest('hex');
+}
+
+/** A fresh random salt per event, hex (16 bytes). */
+export function newSalts(count: number): string[] {
+  const bytes = randomBytes(16 * count).toString('hex');
+  const salts = new Array<string>(count);
+  for (let i = 0; i < count; i++) salts[i] = bytes.slice(i * 32, i * 32 + 32);
+  return salts;
+}
+
+/** What one chain hash covers, besides the previous hash. */
+export interface RecordFields {
+  /** Event id (the `id` column). */
+  id: string;
+  /** `occurred_at` column, UTC with microseconds: `2026-03-10T12:00:00.123000Z`. */
+  at: string;
+  /** `tenant_id` column. */
+  tenantId: string | null;
+  seq: number;
+  /** The clear part of the event ({@link splitEvent}). */
+  clear: Record<string, unknown>;
+  /** The digest of its personal part ({@link personalDigest}). */
+  digest: string;
+}
+
+/** The canonical JSON text that is hashed for one event. */
+export function recordText(fields: RecordFields): string {
+  return canonicalJson({
+    v: RECORD_VERSION,
+    id: fields.id,
+    at: fields.at,
+    tenantId: fields.tenantId,
+    seq: fields.seq,
+    event: fields.clear,
+    personal: fields.digest,
+  });
+}
+
+/** `sha256(prevHash || record)`, hex, with `prevHash` as its 32 raw bytes. */
+export function chainHash(prevHex: string, record: string): string {
+  return createHash('sha256').update(Buffer.from(prevHex, 'hex')).update(record, 'utf8').digest('hex');
+}
+
+/** An event row as the integrity code reads it. */
+export interface SealedRow {
+  id: string;
+  at: string;
+  tenantId: string | null;
+  data: Record<string, unknown>;
+  /** Null once erasure replaced the personal fields; the stored digest is then used as is. */
+  salt: string | null;
+  digest: string | null;
+}
+
+/**
+ * The digest the hash of this row must cover: recomputed from the personal fields when the row has its
+ * salt (so any change to them shows), the stored one after erasure (when the salt is gone).
+ */
+export function effectiveDigest(row: SealedRow, split: SplitEvent = splitEvent(row.data)): string | null {
+  if (row.salt !== null) return personalDigest(split.personal, row.salt);
+  return row.digest;
+}
+
+/** Parses a `data` value from a driver (jsonb arrives parsed, or as text from some drivers). */
+export function dataObject(data: unknown): Record<string, unknown> {
+  const value = typeof data === 'string' ? (JSON.parse(data) as unknown) : data;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}

@@ -1,0 +1,498 @@
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { AuditkitError, toAuditkitError } from '../core/errors.js';
+import type { SqlExecutor } from '../store/sql/sql-executor.js';
+import type { AuditStore } from '../store/store.js';
+import {
+  CHECKPOINT_SELECT,
+  type Checkpoint,
+  type CheckpointRow,
+  makeCheckpoint,
+  rowToCheckpoint,
+} from './checkpoint.js';
+import {
+  chainHash,
+  dataObject,
+  GENESIS_HASH,
+  newSalts,
+  personalDigest,
+  recordText,
+  splitEvent,
+} from './event-hash.js';
+import { type KeyInput, loadSigningKey } from './keys.js';
+import { merkleRoot } from './merkle.js';
+import { ensureIntegritySchema } from './migrations.js';
+import {
+  chainKey,
+  type IntegrityTables,
+  OCCURRED_AT_TEXT,
+  type SqlAccess,
+  sqlAccessOf,
+  tablesOf,
+  tenantCondition,
+  textArray,
+  withMaintenance,
+} from './sql-access.js';
+
+const keySchema = z.custom<KeyInput>(
+  (v) => typeof v === 'string' || Buffer.isBuffer(v) || (typeof v === 'object' && v !== null && 'type' in v),
+  { message: 'signingKey must be PEM text, a PEM file path or a KeyObject' },
+);
+
+export const sealOptionsSchema = z.strictObject({
+  /** Ed25519 private key that signs checkpoints (PEM, file path or KeyObject). Without it checkpoints are unsigned. */
+  signingKey: keySchema.optional(),
+  /** Events sealed per transaction (default 2000). */
+  batchSize: z.number().int().min(1).max(50_000).default(2000),
+  /** A checkpoint covers this many events of one tenant (default 1000). */
+  checkpointEvery: z.number().int().min(1).max(1_000_000).default(1000),
+  /** Also checkpoint a tenant whose last checkpoint is older than this, if it has new events (default 60 s). */
+  checkpointIntervalMs: z.number().int().min(0).default(60_000),
+  /** Stop after about this many events (default: everything unsealed). */
+  maxEvents: z.number().int().min(1).optional(),
+  /** Wait for another sealer to finish (default true); false returns `busy` at once. */
+  wait: z.boolean().default(true),
+  /** Checkpoint every tenant with events after its last checkpoint now, whatever the interval. */
+  checkpointNow: z.boolean().default(false),
+  /** The clock; tests replace it. */
+  now: z.custom<() => Date>((v) => typeof v === 'function').optional(),
+});
+
+export type SealOptions = z.input<typeof sealOptionsSchema>;
+
+export interface SealResult {
+  /** Events that got a seq and a hash. */
+  sealed: number;
+  /** Checkpoints written. */
+  checkpoints: Checkpoint[];
+  /** True when another sealer (or a cleanup or erasure) held the lock and `wait` was false. */
+  busy: boolean;
+}
+
+function parseOptions<T extends z.ZodType>(schema: T, options: unknown, what: string): z.output<T> {
+  const parsed = schema.safeParse(options ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`);
+    throw new AuditkitError('invalid_config', `Invalid ${what} options: ${problems.join('; ')}`, {
+      details: { problems },
+    });
+  }
+  return parsed.data;
+}
+
+export { parseOptions as parseIntegrityOptions };
+
+interface Head {
+  chain: string;
+  tenantId: string | null;
+  lastSeq: number;
+  lastHash: string;
+  checkpointSeq: number;
+  checkpointId: string | null;
+  checkpointAt: Date;
+  dirty: boolean;
+}
+
+interface HeadRow {
+  chain: string;
+  tenant_id: string | null;
+  last_seq: string | number;
+  last_hash: string;
+  checkpoint_seq: string | number;
+  checkpoint_id: string | null;
+  checkpoint_at: string | Date | null;
+}
+
+const HEAD_SELECT = 'chain, tenant_id, last_seq, last_hash, checkpoint_seq, checkpoint_id, checkpoint_at';
+
+function rowToHead(row: HeadRow, now: Date): Head {
+  return {
+    chain: row.chain,
+    tenantId: row.tenant_id,
+    lastSeq: Number(row.last_seq),
+    lastHash: row.last_hash,
+    checkpointSeq: Number(row.checkpoint_seq),
+    checkpointId: row.checkpoint_id,
+    checkpointAt: row.checkpoint_at ? new Date(row.checkpoint_at) : now,
+    dirty: false,
+  };
+}
+
+interface UnsealedRow {
+  id: string;
+  at: string;
+  tenant_id: string | null;
+  data: unknown;
+}
+
+/**
+ * Seals what is waiting: takes unsealed events in arrival order, gives each the next `seq` of its
+ * tenant's chain and `hash = sha256(prevHash || canonical record)`, and writes signed checkpoints every
+ * `checkpointEvery` events (or `checkpointIntervalMs`). Runs in transactions of `batchSize` events under
+ * the maintenance lock; writers never wait for it.
+ *
+ * @example
+ * const { sealed, checkpoints } = await seal(audit.store, { signingKey: './keys/auditkit-signing.key' });
+ */
+export async function seal(store: AuditStore | SqlAccess, options: SealOptions = {}): Promise<SealResult> {
+  const config = parseOptions(sealOptionsSchema, options, 'seal');
+  const access = sqlAccessOf(store);
+  await ensureIntegritySchema(access);
+  const key = config.signingKey === undefined ? undefined : loadSigningKey(config.signingKey);
+  const now = config.now ?? (() => new Date());
+  const tables = tablesOf(access);
+  const result: SealResult = { sealed: 0, checkpoints: [], busy: false };
+  for (;;) {
+    const limit = Math.min(config.batchSize, (config.maxEvents ?? Number.POSITIVE_INFINITY) - result.sealed);
+    if (limit <= 0) break;
+    const batch = await withMaintenance(
+      access,
+      'seal',
+      (tx) => sealBatch(tx, tables, limit, { key, every: config.checkpointEvery, now: now() }),
+      { wait: config.wait },
+    );
+    if (batch.busy) {
+      result.busy = true;
+      return result;
+    }
+    result.sealed += batch.value.sealed;
+    result.checkpoints.push(...batch.value.checkpoints);
+    if (batch.value.sealed < limit) break;
+  }
+  // Tenants whose last checkpoint is old (or all, with checkpointNow) get one for their newer events.
+  const timed = await withMaintenance(
+    access,
+    'seal',
+    (tx) =>
+      checkpointDue(tx, tables, {
+        key,
+        every: config.checkpointEvery,
+        now: now(),
+        olderThanMs: config.checkpointNow ? -1 : config.checkpointIntervalMs,
+      }),
+    { wait: config.wait },
+  );
+  if (timed.busy) result.busy = true;
+  else result.checkpoints.push(...timed.value);
+  return result;
+}
+
+interface BatchContext {
+  key: KeyObject | undefined;
+  every: number;
+  now: Date;
+}
+
+async function loadHeads(tx: SqlExecutor, tables: IntegrityTables, chains: string[], now: Date) {
+  const rows = (
+    await tx.query<HeadRow>(`SELECT ${HEAD_SELECT} FROM ${tables.heads} WHERE chain = ANY($1::text[])`, [
+      textArray(chains),
+    ])
+  ).rows;
+  return new Map(rows.map((row) => [row.chain, rowToHead(row, now)]));
+}
+
+async function sealBatch(
+  tx: SqlExecutor,
+  tables: IntegrityTables,
+  limit: number,
+  context: BatchContext,
+): Promise<{ sealed: number; checkpoints: Checkpoint[] }> {
+  const rows = (
+    await tx.query<UnsealedRow>(
+      `SELECT id::text AS id, ${OCCURRED_AT_TEXT} AS at, tenant_id, data FROM ${tables.events} ` +
+        'WHERE seq IS NULL ORDER BY recorded_at, occurred_at, id LIMIT $1',
+      [limit],
+    )
+  ).rows;
+  if (rows.length === 0) return { sealed: 0, checkpoints: [] };
+  const chains = [...new Set(rows.map((r) => chainKey(r.tenant_id)))];
+  const heads = await loadHeads(tx, tables, chains, context.now);
+  const salts = newSalts(rows.length);
+  const ids: string[] = [];
+  const ats: string[] = [];
+  const seqs: number[] = [];
+  const hashes: string[] = [];
+  const digests: string[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as UnsealedRow;
+    const chain = chainKey(row.tenant_id);
+    let head = heads.get(chain);
+    if (!head) {
+      head = {
+        chain,
+        tenantId: row.tenant_id,
+        lastSeq: 0,
+        lastHash: GENESIS_HASH,
+        checkpointSeq: 0,
+        checkpointId: null,
+        checkpointAt: context.now,
+        dirty: true,
+      };
+      heads.set(chain, head);
+    }
+    const split = splitEvent(dataObject(row.data));
+    const salt = salts[i] as string;
+    const digest = personalDigest(split.personal, salt);
+    const seq = head.lastSeq + 1;
+    const hash = chainHash(
+      head.lastHash,
+      recordText({ id: row.id, at: row.at, tenantId: row.tenant_id, seq, clear: split.clear, digest }),
+    );
+    head.lastSeq = seq;
+    head.lastHash = hash;
+    head.dirty = true;
+    ids.push(row.id);
+    ats.push(row.at);
+    seqs.push(seq);
+    hashes.push(hash);
+    digests.push(digest);
+  }
+  await tx.query(
+    `UPDATE ${tables.events} AS e SET seq = u.seq, hash = u.hash, personal_digest = u.digest, personal_salt = u.salt ` +
+      'FROM unnest($1::uuid[], $2::timestamptz[], $3::int8[], $4::text[], $5::text[], $6::text[]) ' +
+      'AS u(id, at, seq, hash, digest, salt) WHERE e.id = u.id AND e.occurred_at = u.at AND e.seq IS NULL',
+    [
+      `{${ids.join(',')}}`,
+      `{${ats.join(',')}}`,
+      `{${seqs.join(',')}}`,
+      `{${hashes.join(',')}}`,
+      `{${digests.join(',')}}`,
+      `{${salts.join(',')}}`,
+    ],
+  );
+  const checkpoints: Checkpoint[] = [];
+  for (const head of heads.values()) {
+    while (head.lastSeq - head.checkpointSeq >= context.every) {
+      checkpoints.push(await writeCheckpoint(tx, tables, head, head.checkpointSeq + context.every, context));
+    }
+  }
+  await saveHeads(
+    tx,
+    tables,
+    [...heads.values()].filter((h) => h.dirty),
+  );
+  return { sealed: rows.length, checkpoints };
+}
+
+async function saveHeads(tx: SqlExecutor, tables: IntegrityTables, heads: Head[]): Promise<void> {
+  if (heads.length === 0) return;
+  await tx.query(
+    `INSERT INTO ${tables.heads} AS h (chain, tenant_id, last_seq, last_hash, checkpoint_seq, checkpoint_id, checkpoint_at, updated_at) ` +
+      'SELECT u.chain, u.tenant_id, u.last_seq, u.last_hash, u.checkpoint_seq, u.checkpoint_id, u.checkpoint_at, now() ' +
+      'FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::timestamptz[]) ' +
+      'AS u(chain, tenant_id, last_seq, last_hash, checkpoint_seq, checkpoint_id, checkpoint_at) ' +
+      'ON CONFLICT (chain) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash, ' +
+      'checkpoint_seq = excluded.checkpoint_seq, checkpoint_id = excluded.checkpoint_id, ' +
+      'checkpoint_at = excluded.checkpoint_at, updated_at = now()',
+    [
+      textArray(heads.map((h) => h.chain)),
+      textArray(heads.map((h) => h.tenantId)),
+      `{${heads.map((h) => h.lastSeq).join(',')}}`,
+      textArray(heads.map((h) => h.lastHash)),
+      `{${heads.map((h) => h.checkpointSeq).join(',')}}`,
+      textArray(heads.map((h) => h.checkpointId)),
+      textArray(heads.map((h) => h.checkpointAt.toISOString())),
+    ],
+  );
+}
+
+/** The chain hashes of seq `from`..`to` of one tenant (events, and tombstones of removed ones), in order. */
+export async function chainLeaves(
+  executor: SqlExecutor,
+  tables: IntegrityTables,
+  tenantId: string | null,
+  from: number,
+  to: number,
+): Promise<{ seq: number; hash: string }[]> {
+  const tenant = tenantCondition(tenantId, 4);
+  const rows = (
+    await executor.query<{ seq: string | number; hash: string }>(
+      `SELECT seq, hash FROM ${tables.events} WHERE ${tenant.sql} AND seq BETWEEN $1 AND $2 ` +
+        `UNION ALL SELECT seq, hash FROM ${tables.tombstones} WHERE chain = $3 AND seq BETWEEN $1 AND $2 ` +
+        'ORDER BY 1',
+      [from, to, chainKey(tenantId), ...tenant.params],
+    )
+  ).rows;
+  return rows.map((r) => ({ seq: Number(r.seq), hash: r.hash }));
+}
+
+async function writeCheckpoint(
+  tx: SqlExecutor,
+  tables: IntegrityTables,
+  head: Head,
+  lastSeq: number,
+  context: BatchContext,
+): Promise<Checkpoint> {
+  const firstSeq = head.checkpointSeq + 1;
+  const leaves = await chainLeaves(tx, tables, head.tenantId, firstSeq, lastSeq);
+  const complete = leaves.length === lastSeq - firstSeq + 1 && leaves.every((l, i) => l.seq === firstSeq + i);
+  if (!complete) {
+    throw new AuditkitError(
+      'integrity_error',
+      `Cannot checkpoint seq ${firstSeq}-${lastSeq} of tenant ${head.tenantId ?? '(none)'}: ` +
+        `${leaves.length} of ${lastSeq - firstSeq + 1} events are there. Run \`auditkit verify\` to find out what happened.`,
+    );
+  }
+  const checkpoint = makeCheckpoint(
+    {
+      tenantId: head.tenantId,
+      firstSeq,
+      lastSeq,
+      lastHash: (leaves[leaves.length - 1] as { hash: string }).hash,
+      merkleRoot: merkleRoot(leaves.map((l) => l.hash)),
+      prevId: head.checkpointId,
+      createdAt: context.now.toISOString(),
+    },
+    context.key,
+  );
+  await tx.query(
+    `INSERT INTO ${tables.checkpoints} (id, chain, tenant_id, first_seq, last_seq, last_hash, merkle_root, prev_id, created_at, key_id, signature) ` +
+      'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+    [
+      checkpoint.id,
+      head.chain,
+      checkpoint.tenantId,
+      checkpoint.firstSeq,
+      checkpoint.lastSeq,
+      checkpoint.lastHash,
+      checkpoint.merkleRoot,
+      checkpoint.prevId,
+      checkpoint.createdAt,
+      checkpoint.keyId,
+      checkpoint.signature,
+    ],
+  );
+  head.checkpointSeq = lastSeq;
+  head.checkpointId = checkpoint.id;
+  head.checkpointAt = context.now;
+  head.dirty = true;
+  return checkpoint;
+}
+
+async function checkpointDue(
+  tx: SqlExecutor,
+  tables: IntegrityTables,
+  options: BatchContext & { olderThanMs: number },
+): Promise<Checkpoint[]> {
+  const rows = (
+    await tx.query<HeadRow>(
+      `SELECT ${HEAD_SELECT} FROM ${tables.heads} WHERE last_seq > checkpoint_seq ` +
+        'AND (checkpoint_at IS NULL OR checkpoint_at <= $1::timestamptz) ORDER BY chain',
+      [new Date(options.now.getTime() - Math.max(0, options.olderThanMs)).toISOString()],
+    )
+  ).rows;
+  const checkpoints: Checkpoint[] = [];
+  const heads = rows.map((row) => rowToHead(row, options.now));
+  for (const head of heads) {
+    while (head.lastSeq > head.checkpointSeq) {
+      const last = Math.min(head.lastSeq, head.checkpointSeq + options.every);
+      checkpoints.push(await writeCheckpoint(tx, tables, head, last, options));
+    }
+  }
+  await saveHeads(tx, tables, heads);
+  return checkpoints;
+}
+
+/** Every checkpoint of one tenant, oldest first. */
+export async function listCheckpoints(
+  store: AuditStore | SqlAccess,
+  tenantId: string | null,
+): Promise<Checkpoint[]> {
+  const access = sqlAccessOf(store);
+  await ensureIntegritySchema(access);
+  const rows = (
+    await access.executor.query<CheckpointRow>(
+      `SELECT ${CHECKPOINT_SELECT} FROM ${tablesOf(access).checkpoints} WHERE chain = $1 ORDER BY last_seq, id`,
+      [chainKey(tenantId)],
+    )
+  ).rows;
+  return rows.map(rowToCheckpoint);
+}
+
+export interface SealerOptions extends SealOptions {
+  /** Time between two sealing runs (default 5000 ms). */
+  intervalMs?: number;
+  /** Receives sealing failures; the sealer keeps running. */
+  onError?: (error: AuditkitError) => void;
+}
+
+/** A background sealer: `start()` seals every `intervalMs`, `stop()` waits for the run under way. */
+export interface Sealer {
+  start(): void;
+  stop(): Promise<void>;
+  /** Seals now (waiting for a run under way first). */
+  sealNow(options?: Partial<SealOptions>): Promise<SealResult>;
+  readonly running: boolean;
+}
+
+/** What `createSealer` accepts: a store, SQL access, or an auditor (its store and its error reporting). */
+export type SealTarget =
+  | AuditStore
+  | SqlAccess
+  | { store: AuditStore; reportError(error: unknown, code?: string): void };
+
+/**
+ * Seals in the background, inside the app: a timer (unref'd, so it never keeps the process alive) runs
+ * {@link seal} every `intervalMs`, skipping a round when another sealer holds the lock. Failures go to
+ * `onError` (or the auditor's `reportError`), never to the writers.
+ *
+ * @example
+ * const sealer = createSealer(audit, { signingKey: process.env.AUDITKIT_SIGNING_KEY, intervalMs: 5000 });
+ * sealer.start();
+ * // on shutdown
+ * await sealer.stop();
+ */
+export function createSealer(target: SealTarget, options: SealerOptions = {}): Sealer {
+  const { intervalMs = 5000, onError, ...sealOptions } = options;
+  if (!Number.isInteger(intervalMs) || intervalMs < 1) {
+    throw new AuditkitError('invalid_config', 'intervalMs must be a positive whole number of milliseconds.');
+  }
+  parseOptions(sealOptionsSchema, sealOptions, 'sealer');
+  const isAuditor = 'reportError' in target && 'store' in target && typeof target.reportError === 'function';
+  const store = isAuditor ? (target as { store: AuditStore }).store : (target as AuditStore | SqlAccess);
+  const report = (error: unknown) => {
+    const wrapped = toAuditkitError(error, 'seal_failed', 'Sealing failed');
+    if (onError) onError(wrapped);
+    else if (isAuditor)
+      (target as { reportError(e: unknown, c?: string): void }).reportError(wrapped, wrapped.code);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<SealResult> | undefined;
+  let stopped = true;
+
+  const run = (extra: Partial<SealOptions> = {}, background = false): Promise<SealResult> => {
+    const previous = current ?? Promise.resolve(undefined);
+    const next = previous
+      .catch(() => undefined)
+      .then(() => seal(store, { ...sealOptions, ...(background ? { wait: false } : {}), ...extra }));
+    current = next;
+    return next.finally(() => {
+      if (current === next) current = undefined;
+    });
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      run({}, true).catch(report).finally(schedule);
+    }, intervalMs);
+    timer.unref();
+  };
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      schedule();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await current?.catch(() => undefined);
+    },
+    sealNow: (extra = {}) => run(extra),
+    get running() {
+      return !stopped;
+    },
+  };
+}

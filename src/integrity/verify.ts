@@ -1,0 +1,883 @@
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import type { SqlExecutor } from '../store/sql/sql-executor.js';
+import type { AuditStore } from '../store/store.js';
+import {
+  CHECKPOINT_SELECT,
+  type Checkpoint,
+  type CheckpointRow,
+  checkCheckpoint,
+  rowToCheckpoint,
+} from './checkpoint.js';
+import {
+  chainHash,
+  dataObject,
+  effectiveDigest,
+  GENESIS_HASH,
+  recordText,
+  type SplitEvent,
+  splitEvent,
+} from './event-hash.js';
+import { type KeyInput, keyIdOf, loadPublicKey } from './keys.js';
+import { merkleRoot } from './merkle.js';
+import { ensureIntegritySchema } from './migrations.js';
+import { parseIntegrityOptions } from './sealer.js';
+import {
+  chainKey,
+  type IntegrityTables,
+  OCCURRED_AT_TEXT,
+  type SqlAccess,
+  sqlAccessOf,
+  tablesOf,
+  tenantCondition,
+} from './sql-access.js';
+
+export const verifyOptionsSchema = z.strictObject({
+  /** One tenant's chain (null: events without a tenant); default every chain. */
+  tenantId: z.string().nullable().optional(),
+  /** Verify the checkpoints covering events from this time (inclusive)... */
+  from: z.date().optional(),
+  /** ...to this time (exclusive). */
+  to: z.date().optional(),
+  /** The Ed25519 public key (PEM, file path or KeyObject) checkpoints must be signed with. */
+  publicKey: z
+    .custom<KeyInput>(
+      (v) => typeof v === 'string' || Buffer.isBuffer(v) || (typeof v === 'object' && v !== null),
+    )
+    .optional(),
+  /** Rows read per query (default 5000). */
+  batchSize: z.number().int().min(10).max(100_000).default(5000),
+  /** Stop listing problems after this many (default 100); `ok` is false either way. */
+  maxProblems: z.number().int().min(1).default(100),
+  /** Called after each batch with the events checked so far and the expected total. */
+  onProgress: z.custom<(progress: VerifyProgress) => void>((v) => typeof v === 'function').optional(),
+});
+
+export type VerifyOptions = z.input<typeof verifyOptionsSchema>;
+
+export interface VerifyProgress {
+  checked: number;
+  total: number;
+}
+
+/**
+ * - `modified`: the event's content (or one of its columns, or its stored hash) is not what was sealed.
+ * - `deleted`: events of these seqs are missing from the chain.
+ * - `inserted`: an event that was never sealed in this place sits in the chain.
+ * - `reordered`: an intact event sits at another place than the one it was sealed at.
+ * - `checkpoint`: a checkpoint or anchor is forged, altered, missing, or does not match the events.
+ */
+export type VerifyProblemKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'checkpoint';
+
+export interface VerifyProblem {
+  kind: VerifyProblemKind;
+  tenantId: string | null;
+  /** The seq where it was found (the first missing seq for `deleted`). */
+  seq: number | null;
+  /** The event concerned, when there is one. */
+  eventId: string | null;
+  checkpointId: string | null;
+  message: string;
+}
+
+export interface ChainVerification {
+  tenantId: string | null;
+  ok: boolean;
+  /** The chain is checked from this seq (1, the anchor left by retention + 1, or where `from` starts). */
+  fromSeq: number;
+  /** The last seq checked. */
+  lastSeq: number;
+  /** Events read and checked. */
+  events: number;
+  /** Removed events (retention, erasure) whose tombstone kept the chain linked. */
+  removed: number;
+  /** Checkpoints whose Merkle root was recomputed and matched (and signature checked). */
+  checkpoints: number;
+  lastCheckpointId: string | null;
+  /** Events sealed after the last checkpoint: chained, not yet signed. */
+  uncheckpointed: number;
+  /** Where the chain starts after retention removed its beginning. */
+  anchor: { seq: number; hash: string; checkpointId: string | null; cutBefore: string | null } | null;
+}
+
+export interface VerifyReport {
+  /** True when no problem was found. */
+  ok: boolean;
+  checkedEvents: number;
+  checkpointsVerified: number;
+  /** Events not sealed yet (not covered by the chain). */
+  unsealed: number;
+  /** True when checkpoint signatures were checked against a public key. */
+  signaturesChecked: boolean;
+  /** The key the checkpoints were checked against. */
+  keyId: string | null;
+  chains: ChainVerification[];
+  /** The first problem of each kind found, in chain order, event problems before checkpoint ones. */
+  problems: VerifyProblem[];
+  /** The first event that was modified, deleted, inserted or reordered (else the first checkpoint problem). */
+  firstProblem: VerifyProblem | null;
+  /** Things worth knowing that are not tampering (unsigned checkpoints, no public key). */
+  warnings: string[];
+}
+
+/** One row of the chain as the verifier reads it. */
+interface EventEntry {
+  kind: 'event';
+  seq: number;
+  id: string;
+  hash: string;
+  at: string;
+  tenantId: string | null;
+  split: SplitEvent;
+  digest: string | null;
+  columnsOk: boolean;
+  erasureRecorded: boolean;
+  salted: boolean;
+  /** Record text per seq, computed on demand. */
+  records: Map<number, string>;
+}
+
+interface TombstoneEntry {
+  kind: 'tombstone';
+  seq: number;
+  id: string | null;
+  hash: string;
+}
+
+type Entry = EventEntry | TombstoneEntry;
+
+interface EventRowOut {
+  id: string;
+  at: string;
+  tenant_id: string | null;
+  seq: string | number;
+  hash: string;
+  data: unknown;
+  personal_digest: string | null;
+  personal_salt: string | null;
+  columns_ok: boolean;
+  erasure_recorded: boolean;
+}
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+function hashWith(entry: Entry, prev: string, seq: number): string | null {
+  if (entry.kind === 'tombstone') return null;
+  if (entry.digest === null) return null;
+  let record = entry.records.get(seq);
+  if (record === undefined) {
+    record = recordText({
+      id: entry.id,
+      at: entry.at,
+      tenantId: entry.tenantId,
+      seq,
+      clear: entry.split.clear,
+      digest: entry.digest,
+    });
+    entry.records.set(seq, record);
+  }
+  return chainHash(prev, record);
+}
+
+function fits(entry: Entry, prev: string, seq: number): boolean {
+  return entry.kind === 'event' && hashWith(entry, prev, seq) === entry.hash;
+}
+
+/** Reads one chain in seq order (events and tombstones merged), a batch at a time. */
+async function* readChain(
+  executor: SqlExecutor,
+  tables: IntegrityTables,
+  tenantId: string | null,
+  fromSeq: number,
+  toSeq: number | null,
+  batchSize: number,
+): AsyncGenerator<Entry[]> {
+  const tenant = tenantCondition(tenantId, 4);
+  const upper = toSeq === null ? '' : ` AND seq <= ${Number(toSeq)}`;
+  const eventSql =
+    `SELECT id::text AS id, ${OCCURRED_AT_TEXT} AS at, tenant_id, seq, hash, data, personal_digest, personal_salt, ` +
+    `(category = data->>'category' AND action = data->>'action' AND outcome = data->>'outcome' ` +
+    `AND actor_type IS NOT DISTINCT FROM data->'actor'->>'type' AND actor_id IS NOT DISTINCT FROM data->'actor'->>'id' ` +
+    `AND actor_label IS NOT DISTINCT FROM data->'actor'->>'label' ` +
+    `AND target_type IS NOT DISTINCT FROM data->'target'->>'type' AND target_id IS NOT DISTINCT FROM data->'target'->>'id' ` +
+    `AND target_label IS NOT DISTINCT FROM data->'target'->>'label' ` +
+    `AND message IS NOT DISTINCT FROM data->>'message') AS columns_ok, ` +
+    `(personal_salt IS NOT NULL OR EXISTS (SELECT 1 FROM ${tables.erasedEvents} x WHERE x.event_id = e.id)) AS erasure_recorded ` +
+    `FROM ${tables.events} e WHERE ${tenant.sql} AND seq IS NOT NULL AND (seq > $1 OR (seq = $1 AND id > $2::uuid))${upper} ` +
+    'ORDER BY seq, id LIMIT $3';
+  const tombSql = `SELECT seq, hash, event_id::text AS id FROM ${tables.tombstones} WHERE chain = $3 AND seq > $1 AND seq <= $2 ORDER BY seq, hash`;
+  let lastSeq = fromSeq - 1;
+  // Past every id of seq fromSeq - 1, so the first page starts at fromSeq.
+  let lastId = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+  let tombFrom = fromSeq - 1;
+  for (;;) {
+    const rows = (await executor.query<EventRowOut>(eventSql, [lastSeq, lastId, batchSize, ...tenant.params]))
+      .rows;
+    const done = rows.length < batchSize;
+    const last = rows[rows.length - 1];
+    // Tombstones up to the last event of this batch (or to the end when this is the last batch).
+    const tombTo = done ? (toSeq ?? Number.MAX_SAFE_INTEGER) : Number(last?.seq ?? lastSeq);
+    const tombs =
+      tombTo > tombFrom
+        ? (
+            await executor.query<{ seq: string | number; hash: string; id: string | null }>(tombSql, [
+              tombFrom,
+              tombTo,
+              chainKey(tenantId),
+            ])
+          ).rows
+        : [];
+    tombFrom = Math.max(tombFrom, tombTo);
+    const entries: Entry[] = [];
+    let t = 0;
+    const pushTomb = (row: { seq: string | number; hash: string; id: string | null }) =>
+      entries.push({ kind: 'tombstone', seq: Number(row.seq), hash: row.hash, id: row.id });
+    for (const row of rows) {
+      const seq = Number(row.seq);
+      while (t < tombs.length && Number((tombs[t] as { seq: string | number }).seq) < seq)
+        pushTomb(tombs[t++]!);
+      const data = dataObject(row.data);
+      const split = splitEvent(data);
+      const salted = row.personal_salt !== null;
+      entries.push({
+        kind: 'event',
+        seq,
+        id: row.id,
+        hash: row.hash,
+        at: row.at,
+        tenantId: row.tenant_id,
+        split,
+        digest: effectiveDigest(
+          {
+            id: row.id,
+            at: row.at,
+            tenantId: row.tenant_id,
+            data,
+            salt: row.personal_salt,
+            digest: row.personal_digest,
+          },
+          split,
+        ),
+        columnsOk: row.columns_ok === true,
+        erasureRecorded: row.erasure_recorded === true,
+        salted,
+        records: new Map(),
+      });
+    }
+    while (t < tombs.length) pushTomb(tombs[t++]!);
+    if (entries.length > 0) yield entries;
+    if (done) return;
+    lastSeq = Number(last?.seq);
+    lastId = last?.id ?? ZERO_UUID;
+  }
+}
+
+interface Accepted {
+  entry: Entry;
+  /** The seq it is checked at (its stored seq, corrected for renumbering found so far). */
+  seq: number;
+  prevHash: string;
+  problem?: VerifyProblem;
+  reordered?: boolean;
+}
+
+const WINDOW = 8;
+
+/**
+ * Walks one chain group by group (a group: the rows sharing a seq) and names what does not fit. The
+ * checks are local (each event against the stored hash of the one before), so one tampered event gives
+ * one problem, not a cascade; renumbering after an insertion or deletion is detected and followed.
+ */
+class ChainWalker {
+  readonly problems: VerifyProblem[] = [];
+  prev: string;
+  expected: number;
+  offset = 0;
+  events = 0;
+  removed = 0;
+  lastStoredSeq: number;
+  lastHash: string;
+  readonly #window: Accepted[] = [];
+  readonly #belongsAt = new Map<number, string>();
+
+  constructor(
+    readonly tenantId: string | null,
+    startSeq: number,
+    startPrev: string,
+    readonly maxProblems: number,
+    readonly onLeaf: (seq: number, hash: string) => void,
+  ) {
+    this.prev = startPrev;
+    this.expected = startSeq;
+    this.lastStoredSeq = startSeq - 1;
+    this.lastHash = startPrev;
+  }
+
+  report(kind: VerifyProblemKind, seq: number | null, entry: Entry | null, message: string): VerifyProblem {
+    const problem: VerifyProblem = {
+      kind,
+      tenantId: this.tenantId,
+      seq,
+      eventId: entry?.id ?? null,
+      checkpointId: null,
+      message,
+    };
+    if (this.problems.length < this.maxProblems) this.problems.push(problem);
+    return problem;
+  }
+
+  get saturated(): boolean {
+    return this.problems.length >= this.maxProblems;
+  }
+
+  step(group: Entry[], next: Entry | undefined): void {
+    const stored = (group[0] as Entry).seq;
+    let s = stored - this.offset;
+    let gap = false;
+    if (s > this.expected) {
+      const range =
+        s - this.expected === 1
+          ? `event of seq ${this.expected} is`
+          : `events of seq ${this.expected}-${s - 1} are`;
+      this.report('deleted', this.expected, null, `The ${range} missing from the chain.`);
+      gap = true;
+    } else if (s < this.expected) {
+      for (const e of group) {
+        this.report(
+          'inserted',
+          stored,
+          e,
+          `Event ${e.id ?? '(tombstone)'} repeats seq ${stored}, which the chain already has.`,
+        );
+      }
+      return;
+    }
+    let e = group[0] as Entry;
+    if (group.length > 1) {
+      const valid = group.filter((g) => g.kind === 'tombstone' || fits(g, this.prev, s));
+      const links = (g: Entry) =>
+        next !== undefined &&
+        next.seq === stored + 1 &&
+        (next.kind === 'tombstone' || fits(next, g.hash, s + 1));
+      e = (valid.length === 1 ? valid[0] : (valid.find(links) ?? valid[0])) ?? e;
+      for (const g of group) {
+        if (g !== e) {
+          this.report(
+            'inserted',
+            stored,
+            g,
+            `Event ${g.id ?? '(tombstone)'} shares seq ${stored} with event ${e.id ?? '(tombstone)'} and was not sealed there.`,
+          );
+        }
+      }
+    }
+    const accepted: Accepted = { entry: e, seq: s, prevHash: this.prev };
+    let nextPrev = e.hash;
+    if (e.kind === 'tombstone') this.removed += 1;
+    else {
+      this.events += 1;
+      if (e.digest === null) {
+        accepted.problem = this.report(
+          'modified',
+          stored,
+          e,
+          `Event ${e.id} (seq ${stored}) has no personal digest: it was not sealed this way.`,
+        );
+      } else if (!gap && !fits(e, this.prev, s) && !this.saturated) {
+        const outcome = this.classify(e, s, next, accepted);
+        s = accepted.seq;
+        if (outcome) nextPrev = outcome;
+      }
+      if (accepted.problem) {
+        // One problem per event is enough.
+      } else if (!e.columnsOk) {
+        this.report(
+          'modified',
+          stored,
+          e,
+          `A column of event ${e.id} (actor, target, category, action, outcome or message) differs from its sealed data.`,
+        );
+      } else if (!e.erasureRecorded) {
+        this.report(
+          'modified',
+          stored,
+          e,
+          `The personal data of event ${e.id} was replaced without a recorded erasure (its salt was removed).`,
+        );
+      }
+    }
+    this.onLeaf(e.seq, e.hash);
+    this.prev = this.#belongsAt.get(s) ?? nextPrev;
+    this.expected = s + 1;
+    this.lastStoredSeq = Math.max(this.lastStoredSeq, stored);
+    this.lastHash = e.hash;
+    this.#window.push(accepted);
+    if (this.#window.length > WINDOW) this.#window.shift();
+  }
+
+  /** Names what happened to an event that does not fit; returns the hash to chain the next event to. */
+  classify(e: EventEntry, s: number, next: Entry | undefined, accepted: Accepted): string | undefined {
+    const nextSeq = next ? next.seq - this.offset : undefined;
+    // Only the stored hash was changed: the next event chains to the recomputed one.
+    const computed = hashWith(e, this.prev, s) as string;
+    if (next && nextSeq === s + 1 && fits(next, computed, s + 1) && !fits(next, e.hash, s + 1)) {
+      accepted.problem = this.report(
+        'modified',
+        e.seq,
+        e,
+        `The stored hash of event ${e.id} (seq ${e.seq}) was changed.`,
+      );
+      return computed;
+    }
+    const last = this.#window.at(-1);
+    // Renumbered down: an event before was deleted and the later seqs shifted to hide the gap.
+    if (fits(e, this.prev, s + 1)) {
+      const message = `An event before seq ${s + 1} was deleted and the later events renumbered to hide it.`;
+      if (last?.problem && last.problem.kind === 'modified') {
+        Object.assign(last.problem, { kind: 'deleted', seq: last.seq, eventId: null, message });
+      } else this.report('deleted', s, null, message);
+      this.offset -= 1;
+      accepted.seq = s + 1;
+      return undefined;
+    }
+    // Renumbered up: the event before was inserted and the later seqs shifted to make room.
+    if (last && !last.reordered && last.entry.kind === 'event' && fits(e, last.prevHash, s - 1)) {
+      const message = `Event ${last.entry.id} at seq ${last.seq} was inserted: it was never sealed in this chain.`;
+      if (last.problem)
+        Object.assign(last.problem, { kind: 'inserted', seq: last.seq, eventId: last.entry.id, message });
+      else last.problem = this.report('inserted', last.seq, last.entry, message);
+      this.offset += 1;
+      accepted.seq = s - 1;
+      accepted.prevHash = last.prevHash;
+      return undefined;
+    }
+    // Reordered: the intact event was sealed at another seq, or after another event.
+    const prevs = new Set<string>([this.prev, e.hash]);
+    if (next) prevs.add(next.hash);
+    for (const w of this.#window) {
+      prevs.add(w.entry.hash);
+      prevs.add(w.prevHash);
+    }
+    for (const p of prevs) {
+      for (let t = Math.max(1, s - WINDOW); t <= s + WINDOW; t++) {
+        if ((p === this.prev && t === s) || !fits(e, p, t)) continue;
+        this.#belongsAt.set(t, e.hash);
+        accepted.reordered = true;
+        accepted.problem = this.report(
+          'reordered',
+          e.seq,
+          e,
+          `Event ${e.id} was sealed at seq ${t} and is now at seq ${e.seq}: events were reordered.`,
+        );
+        return undefined;
+      }
+    }
+    const places: { seq: number; prev: string; hash: string }[] = this.#window
+      .filter((w) => w.entry.kind === 'event')
+      .map((w) => ({ seq: w.seq, prev: w.prevHash, hash: w.entry.hash }));
+    if (next && nextSeq !== undefined) places.push({ seq: nextSeq, prev: e.hash, hash: next.hash });
+    for (const place of places) {
+      if (hashWith(e, place.prev, place.seq) !== place.hash) continue;
+      accepted.reordered = true;
+      accepted.problem = this.report(
+        'reordered',
+        e.seq,
+        e,
+        `Event ${e.id} was sealed at seq ${place.seq} and is now at seq ${e.seq}: events were reordered.`,
+      );
+      return undefined;
+    }
+    accepted.problem = this.report(
+      'modified',
+      e.seq,
+      e,
+      `Event ${e.id} (seq ${e.seq}) does not match its hash: its content was changed after sealing.`,
+    );
+    return undefined;
+  }
+}
+
+interface HeadRow {
+  chain: string;
+  tenant_id: string | null;
+  last_seq: string | number;
+  last_hash: string;
+}
+
+interface AnchorRow {
+  chain: string;
+  tenant_id: string | null;
+  seq: string | number;
+  hash: string;
+  checkpoint_id: string | null;
+  cut_before: string | null;
+}
+
+/**
+ * Recomputes every chain (or one tenant's, or the checkpoints covering a time range) and checks every
+ * checkpoint: Merkle root, last hash, link to the previous checkpoint, signature. Reports OK, or the
+ * first event that was modified, deleted, inserted or reordered, and any checkpoint that fails.
+ *
+ * @example
+ * const report = await verify(audit.store, { publicKey: './keys/auditkit-signing.pub' });
+ * if (!report.ok) console.error(report.firstProblem?.message);
+ */
+export async function verify(
+  store: AuditStore | SqlAccess,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
+  const config = parseIntegrityOptions(verifyOptionsSchema, options, 'verify');
+  const access = sqlAccessOf(store);
+  await ensureIntegritySchema(access);
+  const tables = tablesOf(access);
+  const executor = access.executor;
+  const publicKey = config.publicKey === undefined ? undefined : loadPublicKey(config.publicKey);
+
+  const only = config.tenantId === undefined ? undefined : chainKey(config.tenantId);
+  const heads = new Map<string, HeadRow>();
+  for (const row of (
+    await executor.query<HeadRow>(`SELECT chain, tenant_id, last_seq, last_hash FROM ${tables.heads}`)
+  ).rows) {
+    heads.set(row.chain, row);
+  }
+  const anchors = new Map<string, AnchorRow>();
+  for (const row of (
+    await executor.query<AnchorRow>(
+      `SELECT chain, tenant_id, seq, hash, checkpoint_id, to_char(cut_before AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS cut_before FROM ${tables.anchors}`,
+    )
+  ).rows) {
+    anchors.set(row.chain, row);
+  }
+  const checkpoints = new Map<string, Checkpoint[]>();
+  for (const row of (
+    await executor.query<CheckpointRow & { chain: string }>(
+      `SELECT chain, ${CHECKPOINT_SELECT} FROM ${tables.checkpoints} ORDER BY chain, last_seq, id`,
+    )
+  ).rows) {
+    const list = checkpoints.get(row.chain) ?? [];
+    list.push(rowToCheckpoint(row));
+    checkpoints.set(row.chain, list);
+  }
+  const tenants = new Map<string, string | null>();
+  for (const row of heads.values()) tenants.set(row.chain, row.tenant_id);
+  for (const [chain, list] of checkpoints) tenants.set(chain, list[0]?.tenantId ?? null);
+  for (const row of anchors.values()) tenants.set(row.chain, row.tenant_id);
+  for (const row of (
+    await executor.query<{ tenant_id: string | null }>(
+      `SELECT DISTINCT tenant_id FROM ${tables.events} WHERE seq IS NOT NULL`,
+    )
+  ).rows) {
+    tenants.set(chainKey(row.tenant_id), row.tenant_id);
+  }
+  const unsealedWhere = only === undefined ? '' : ` AND ${tenantCondition(config.tenantId ?? null, 1).sql}`;
+  const unsealed = Number(
+    (
+      await executor.query<{ n: string | number }>(
+        `SELECT count(*) AS n FROM ${tables.events} WHERE seq IS NULL${unsealedWhere}`,
+        only === undefined || config.tenantId === null ? [] : [config.tenantId],
+      )
+    ).rows[0]?.n ?? 0,
+  );
+
+  const chainKeys = [...tenants.keys()].filter((k) => only === undefined || k === only).sort();
+  let total = 0;
+  for (const key of chainKeys) {
+    total += Math.max(0, Number(heads.get(key)?.last_seq ?? 0) - Number(anchors.get(key)?.seq ?? 0));
+  }
+  const report: VerifyReport = {
+    ok: true,
+    checkedEvents: 0,
+    checkpointsVerified: 0,
+    unsealed,
+    signaturesChecked: publicKey !== undefined,
+    keyId: publicKey ? keyIdOf(publicKey) : null,
+    chains: [],
+    problems: [],
+    firstProblem: null,
+    warnings: [],
+  };
+  if (!publicKey) {
+    report.warnings.push(
+      'No public key given: checkpoint signatures were not checked (pass publicKey / --public-key).',
+    );
+  }
+  const progress = { checked: 0, total };
+  for (const key of chainKeys) {
+    const chain = await verifyChain({
+      executor,
+      tables,
+      tenantId: tenants.get(key) ?? null,
+      head: heads.get(key),
+      anchor: anchors.get(key),
+      checkpoints: checkpoints.get(key) ?? [],
+      publicKey,
+      from: config.from,
+      to: config.to,
+      batchSize: config.batchSize,
+      maxProblems: config.maxProblems,
+      onBatch: (n) => {
+        progress.checked += n;
+        config.onProgress?.({ ...progress });
+      },
+      warnings: report.warnings,
+    });
+    report.chains.push(chain.summary);
+    report.checkedEvents += chain.summary.events;
+    report.checkpointsVerified += chain.summary.checkpoints;
+    report.problems.push(...chain.problems);
+  }
+  const rank = (p: VerifyProblem) => (p.kind === 'checkpoint' ? 1 : 0);
+  const eventFirst = [...report.problems].sort((a, b) => rank(a) - rank(b));
+  report.problems = report.problems.slice(0, config.maxProblems);
+  report.firstProblem = eventFirst[0] ?? null;
+  report.ok = report.problems.length === 0;
+  return report;
+}
+
+interface ChainInput {
+  executor: SqlExecutor;
+  tables: IntegrityTables;
+  tenantId: string | null;
+  head: HeadRow | undefined;
+  anchor: AnchorRow | undefined;
+  checkpoints: Checkpoint[];
+  publicKey: KeyObject | undefined;
+  from: Date | undefined;
+  to: Date | undefined;
+  batchSize: number;
+  maxProblems: number;
+  onBatch: (events: number) => void;
+  warnings: string[];
+}
+
+async function seqAt(input: ChainInput, edge: 'min' | 'max', time: Date): Promise<number | null> {
+  const tenant = tenantCondition(input.tenantId, 2);
+  const op = edge === 'min' ? '>=' : '<';
+  const rows = (
+    await input.executor.query<{ seq: string | number | null }>(
+      `SELECT ${edge}(seq) AS seq FROM ${input.tables.events} WHERE ${tenant.sql} AND seq IS NOT NULL AND occurred_at ${op} $1::timestamptz`,
+      [time.toISOString(), ...tenant.params],
+    )
+  ).rows;
+  const value = rows[0]?.seq;
+  return value === null || value === undefined ? null : Number(value);
+}
+
+async function verifyChain(
+  input: ChainInput,
+): Promise<{ summary: ChainVerification; problems: VerifyProblem[] }> {
+  const { tenantId, checkpoints, publicKey } = input;
+  const problems: VerifyProblem[] = [];
+  const checkpointProblem = (checkpoint: Checkpoint | null, seq: number | null, message: string) => {
+    problems.push({
+      kind: 'checkpoint',
+      tenantId,
+      seq,
+      eventId: null,
+      checkpointId: checkpoint?.id ?? null,
+      message,
+    });
+  };
+  // Each checkpoint on its own, and the links between them.
+  let unsigned = 0;
+  checkpoints.forEach((cp, i) => {
+    const wrong = checkCheckpoint(cp, publicKey);
+    if (wrong)
+      checkpointProblem(
+        cp,
+        cp.firstSeq,
+        `Checkpoint ${cp.id.slice(0, 12)} (seq ${cp.firstSeq}-${cp.lastSeq}): ${wrong}.`,
+      );
+    if (cp.signature === null) unsigned += 1;
+    const before = checkpoints[i - 1];
+    const linked = before
+      ? cp.prevId === before.id && cp.firstSeq === before.lastSeq + 1
+      : cp.prevId === null && cp.firstSeq === 1;
+    if (!linked) {
+      checkpointProblem(
+        cp,
+        cp.firstSeq,
+        `Checkpoint ${cp.id.slice(0, 12)} (seq ${cp.firstSeq}-${cp.lastSeq}) does not follow ${before ? `checkpoint ${before.id.slice(0, 12)}` : 'the start of the chain'}: a checkpoint was removed or replaced.`,
+      );
+    }
+  });
+  if (unsigned > 0 && !publicKey) {
+    input.warnings.push(
+      `${unsigned} checkpoint(s) of tenant ${tenantId ?? '(none)'} are not signed (no signing key when sealing).`,
+    );
+  }
+  // Where the chain starts: the retention anchor (a checkpoint's end), else the genesis.
+  let startSeq = 1;
+  let startPrev = GENESIS_HASH;
+  let anchor: ChainVerification['anchor'] = null;
+  if (input.anchor) {
+    anchor = {
+      seq: Number(input.anchor.seq),
+      hash: input.anchor.hash,
+      checkpointId: input.anchor.checkpoint_id,
+      cutBefore: input.anchor.cut_before,
+    };
+    const cp = checkpoints.find((c) => c.id === anchor?.checkpointId);
+    if (!cp || cp.lastSeq !== anchor.seq || cp.lastHash !== anchor.hash) {
+      checkpointProblem(
+        cp ?? null,
+        anchor.seq,
+        `The retention anchor at seq ${anchor.seq} does not match a checkpoint: events before it may have been removed without retention.`,
+      );
+    }
+    startSeq = anchor.seq + 1;
+    startPrev = anchor.hash;
+  }
+  let endSeq: number | null = null;
+  const bounded = input.from !== undefined || input.to !== undefined;
+  if (input.from) {
+    const first = await seqAt(input, 'min', input.from);
+    const cp = first === null ? undefined : checkpoints.find((c) => c.lastSeq >= first);
+    const before = cp ? checkpoints[checkpoints.indexOf(cp) - 1] : checkpoints.at(-1);
+    if (before && before.lastSeq + 1 > startSeq) {
+      startSeq = before.lastSeq + 1;
+      startPrev = before.lastHash;
+    }
+  }
+  if (input.to) {
+    const last = await seqAt(input, 'max', input.to);
+    const cp = last === null ? undefined : checkpoints.find((c) => c.lastSeq >= last);
+    if (last === null) endSeq = startSeq - 1;
+    else if (cp) endSeq = cp.lastSeq;
+  }
+  // Merkle roots of the checkpoints inside the walked range, from the stored hashes.
+  const inRange = checkpoints.filter(
+    (c) => c.firstSeq >= startSeq && (endSeq === null || c.lastSeq <= endSeq || !bounded),
+  );
+  let ci = 0;
+  let leaves: { seq: number; hash: string }[] = [];
+  let verified = 0;
+  const finish = (cp: Checkpoint) => {
+    const complete =
+      leaves.length === cp.lastSeq - cp.firstSeq + 1 && leaves.every((l, i) => l.seq === cp.firstSeq + i);
+    if (!complete) {
+      checkpointProblem(
+        cp,
+        cp.lastSeq,
+        `Checkpoint ${cp.id.slice(0, 12)} covers seq ${cp.firstSeq}-${cp.lastSeq}, but ${leaves.length} of those events are there.`,
+      );
+    } else if (merkleRoot(leaves.map((l) => l.hash)) !== cp.merkleRoot) {
+      checkpointProblem(
+        cp,
+        cp.lastSeq,
+        `The events of seq ${cp.firstSeq}-${cp.lastSeq} do not match the Merkle root of checkpoint ${cp.id.slice(0, 12)}.`,
+      );
+    } else if ((leaves.at(-1) as { hash: string }).hash !== cp.lastHash) {
+      checkpointProblem(
+        cp,
+        cp.lastSeq,
+        `The last hash of checkpoint ${cp.id.slice(0, 12)} is not the hash of seq ${cp.lastSeq}.`,
+      );
+    } else verified += 1;
+    leaves = [];
+  };
+  const onLeaf = (seq: number, hash: string) => {
+    let cp = inRange[ci];
+    while (cp && seq > cp.lastSeq) {
+      finish(cp);
+      cp = inRange[++ci];
+    }
+    if (cp && seq >= cp.firstSeq) {
+      leaves.push({ seq, hash });
+      if (seq === cp.lastSeq) {
+        finish(cp);
+        ci += 1;
+      }
+    }
+  };
+  const walker = new ChainWalker(tenantId, startSeq, startPrev, input.maxProblems, onLeaf);
+  let queue: Entry[] = [];
+  const drain = (final: boolean) => {
+    let i = 0;
+    while (i < queue.length) {
+      let end = i + 1;
+      while (end < queue.length && (queue[end] as Entry).seq === (queue[i] as Entry).seq) end++;
+      if (end >= queue.length && !final) break;
+      walker.step(queue.slice(i, end), queue[end]);
+      i = end;
+    }
+    queue = queue.slice(i);
+  };
+  if (endSeq === null || endSeq >= startSeq) {
+    for await (const batch of readChain(
+      input.executor,
+      input.tables,
+      tenantId,
+      startSeq,
+      endSeq,
+      input.batchSize,
+    )) {
+      queue.push(...batch);
+      drain(false);
+      input.onBatch(batch.length);
+    }
+    drain(true);
+  }
+  // Checkpoints whose range was not (fully) seen.
+  for (; ci < inRange.length; ci++) {
+    const cp = inRange[ci] as Checkpoint;
+    if (cp.lastSeq <= walker.lastStoredSeq || !bounded) finish(cp);
+  }
+  // The end of the chain: compared with the head read before the walk, then with the head after it
+  // (the sealer may have sealed more meanwhile).
+  if (input.head && input.to === undefined) {
+    const headSeq = Number(input.head.last_seq);
+    if (walker.expected <= headSeq) {
+      walker.report(
+        'deleted',
+        walker.expected,
+        null,
+        `The event(s) of seq ${walker.expected}-${headSeq} are missing: the end of the chain was deleted.`.replace(
+          `${walker.expected}-${walker.expected} are`,
+          `${walker.expected} is`,
+        ),
+      );
+    }
+  }
+  if (input.to === undefined && walker.expected > 1) {
+    const headNow = Number(
+      (
+        await input.executor.query<{ seq: string | number | null }>(
+          `SELECT max(last_seq) AS seq FROM ${input.tables.heads} WHERE chain = $1`,
+          [chainKey(tenantId)],
+        )
+      ).rows[0]?.seq ?? 0,
+    );
+    if (walker.expected - 1 > headNow) {
+      const tenant = tenantCondition(tenantId, 2);
+      const first = (
+        await input.executor.query<{ id: string }>(
+          `SELECT id::text AS id FROM ${input.tables.events} WHERE ${tenant.sql} AND seq = $1 LIMIT 1`,
+          [headNow + 1 + walker.offset, ...tenant.params],
+        )
+      ).rows[0];
+      walker.report(
+        'inserted',
+        headNow + 1,
+        null,
+        `${first ? `Event ${first.id}` : 'An event'} has seq ${headNow + 1}, after the last seq the sealer gave (${headNow}): it was not sealed.`,
+      );
+      const last = walker.problems.at(-1);
+      if (last && first) last.eventId = first.id;
+    }
+  }
+  const lastCp = checkpoints.at(-1);
+  const summary: ChainVerification = {
+    tenantId,
+    ok: walker.problems.length === 0 && problems.length === 0,
+    fromSeq: startSeq,
+    lastSeq: walker.lastStoredSeq,
+    events: walker.events,
+    removed: walker.removed,
+    checkpoints: verified,
+    lastCheckpointId: lastCp?.id ?? null,
+    uncheckpointed: Math.max(0, walker.lastStoredSeq - (lastCp?.lastSeq ?? 0)),
+    anchor,
+  };
+  return { summary, problems: [...walker.problems, ...problems] };
+}
