@@ -236,3 +236,33 @@ describe('createSyncWriter', () => {
     expect((await storedIds(inner)).length).toBe(1);
   });
 });
+
+describe('replay while writers keep spooling', () => {
+  it('replays batches spooled during a replay pass, with no later write to trigger it', async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'auditkit-replay-race-'));
+    const base = pgliteStore();
+    await base.migrate();
+    const spool = createFileSpool({ dir: spoolDir });
+    const store = faultyStore(base);
+    // Every time the replayer stores a batch, a writer spools a new one, as under live load.
+    let extra = 0;
+    const racing = {
+      ...store,
+      async append(events: Parameters<AuditStore['append']>[0]) {
+        const result = await store.append(events);
+        if (extra < 5) spool.append([event(1000 + extra++)]);
+        return result;
+      },
+    };
+    store.down();
+    const writer = createAsyncWriter({ store: racing, retry: fast, spool, onError: () => {} });
+    for (let i = 0; i < 10; i++) await writer.write(event(i));
+    await writer.flush();
+    store.up();
+    await expect.poll(() => writer.stats().spooled, { timeout: 20_000 }).toBe(0);
+    await writer.close();
+    expect((await storedIds(base)).length).toBe(15);
+    await base.close();
+    rmSync(spoolDir, { recursive: true, force: true });
+  });
+});

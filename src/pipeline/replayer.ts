@@ -37,10 +37,16 @@ export function createReplayer({
   const drain = (): Promise<boolean> => {
     running ??= (async () => {
       try {
-        for (const batch of spool.batches()) {
-          const result = await store.append(batch.events);
-          batch.ack();
-          onReplayed(result.inserted + result.duplicates);
+        // Writers may spool more while a pass runs (into a new segment): keep going until a pass finds
+        // nothing, or nobody would schedule the replay of what arrived during the last pass.
+        for (let replayed = -1; replayed !== 0 && spool.pendingCount() > 0; ) {
+          replayed = 0;
+          for (const batch of spool.batches()) {
+            const result = await store.append(batch.events);
+            batch.ack();
+            replayed += 1;
+            onReplayed(result.inserted + result.duplicates);
+          }
         }
         delay = minDelayMs;
         onDrained();
