@@ -297,35 +297,35 @@ export class HttpRequestCapture implements RequestAudit {
   // ---- internals ----
 
   private startTenant(tenant: (req: unknown) => unknown): void {
+    const raise = this.shared.audit.options.raiseOnError;
+    const failed = (error: unknown) => {
+      const wrapped = toAuditkitError(error, 'tenant_resolution_failed', 'The tenant callable failed');
+      if (raise) return wrapped;
+      this.shared.audit.reportError(wrapped, wrapped.code);
+      return undefined;
+    };
+    let value: unknown;
     try {
-      const value = tenant(this.binding.req);
-      if (value instanceof Promise) {
-        this.tenantPending = value.then(
-          (v) => this.applyTenant(v),
-          (error: unknown) => this.tenantFailed(error),
-        );
-      } else this.applyTenant(value);
+      value = tenant(this.binding.req);
     } catch (error) {
-      try {
-        this.tenantFailed(error);
-      } catch {
-        // kept in tenantPending for run() to hand to the app
-      }
+      // With raiseOnError the failure reaches the app through run(), which chains on this at once.
+      const raised = failed(error);
+      if (raised) this.tenantPending = Promise.reject(raised);
+      return;
     }
+    if (value instanceof Promise) {
+      this.tenantPending = value.then(
+        (v) => this.applyTenant(v),
+        (error: unknown) => {
+          const raised = failed(error);
+          if (raised) throw raised;
+        },
+      );
+    } else this.applyTenant(value);
   }
 
   private applyTenant(value: unknown): void {
     if (typeof value === 'string' || value === null) this.tenant(value);
-  }
-
-  /** Reported; with `raiseOnError` it also reaches the app, through `run()`. */
-  private tenantFailed(error: unknown): void {
-    const wrapped = toAuditkitError(error, 'tenant_resolution_failed', 'The tenant callable failed');
-    if (this.shared.audit.options.raiseOnError) {
-      this.tenantPending = Promise.reject(wrapped);
-      throw wrapped;
-    }
-    this.shared.audit.reportError(wrapped, wrapped.code);
   }
 
   private verdict(): Promise<JwtVerdict | undefined> {

@@ -17,7 +17,15 @@ export type JwtVerifier = (authorization: string | string[] | undefined) => Prom
  * against a shared secret, a PEM public key or a JWKS URL, plus issuer and audience when configured.
  */
 export function createJwtVerifier(options: ResolvedJwtOptions): JwtVerifier {
-  const { issuer, audience, algorithms, idClaim, labelClaims, tenantClaim, clockToleranceSeconds } = options;
+  const { issuer, audience, idClaim, labelClaims, tenantClaim, clockToleranceSeconds } = options;
+  // Pin the algorithms to the key kind, so a token cannot pick one the key was not meant for.
+  const algorithms =
+    options.algorithms ??
+    (options.secret !== undefined
+      ? ['HS256', 'HS384', 'HS512']
+      : options.publicKey !== undefined
+        ? ['RS256']
+        : undefined);
   let key: Promise<Parameters<typeof jwtVerify>[1]> | undefined;
   const getKey = () => {
     if (!key) {

@@ -28,12 +28,17 @@ function statusMatches(pattern: StatusPattern, status: number): boolean {
   return Math.floor(status / 100) === Number(pattern[0]);
 }
 
-/** FNV-1a of the string mapped to [0, 1). */
+/** FNV-1a of the string, mixed (murmur3 finaliser) so similar ids spread evenly, mapped to [0, 1). */
 export function unitHash(value: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < value.length; i++) {
     hash ^= value.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
   return (hash >>> 0) / 0x1_0000_0000;
 }
