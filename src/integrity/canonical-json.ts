@@ -23,10 +23,23 @@ export function canonicalJson(value: unknown): string {
   return text;
 }
 
+/** Characters JSON.stringify escapes: without them a string is written as is, between quotes. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A JSON string literal, exactly as JSON.stringify writes it. */
+export function quoteString(value: string): string {
+  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
+/** The canonical text of `value`, or undefined for what JSON leaves out (undefined, functions). */
+export function writeCanonical(value: unknown): string | undefined {
+  return write(value);
+}
+
 function write(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value);
+      return quoteString(value);
     case 'number':
       if (!Number.isFinite(value)) {
         throw new AuditkitError(
@@ -51,7 +64,8 @@ function write(value: unknown): string | undefined {
       if (typeof withToJson.toJSON === 'function') return write(withToJson.toJSON());
       const record = value as Record<string, unknown>;
       // Default sort compares UTF-16 code units, which is exactly what RFC 8785 asks for.
-      const keys = Object.keys(record).sort();
+      const keys = Object.keys(record);
+      if (keys.length > 1) keys.sort();
       let out = '{';
       let first = true;
       for (const key of keys) {
@@ -59,7 +73,7 @@ function write(value: unknown): string | undefined {
         if (inner === undefined) continue;
         if (!first) out += ',';
         first = false;
-        out += `${JSON.stringify(key)}:${inner}`;
+        out += `${quoteString(key)}:${inner}`;
       }
       return `${out}}`;
     }

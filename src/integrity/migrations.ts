@@ -27,7 +27,7 @@ export const INTEGRITY_MIGRATIONS: readonly Migration[] = [
         // The sealer's queue: unsealed events in arrival order.
         `CREATE INDEX IF NOT EXISTS audit_events_unsealed ON ${events} (recorded_at, occurred_at, id) WHERE seq IS NULL`,
         // Verification and proofs walk one tenant's chain by seq.
-        `CREATE INDEX IF NOT EXISTS audit_events_chain ON ${events} (tenant_id, seq) WHERE seq IS NOT NULL`,
+        `CREATE INDEX IF NOT EXISTS audit_events_chain ON ${events} (tenant_id, seq, id) WHERE seq IS NOT NULL`,
         `CREATE TABLE IF NOT EXISTS ${qualify('auditkit_chain_heads')} (
           chain text PRIMARY KEY,
           tenant_id text,

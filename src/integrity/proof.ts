@@ -7,7 +7,7 @@ import {
   checkCheckpoint,
   rowToCheckpoint,
 } from './checkpoint.js';
-import { chainHash, dataObject, personalDigest, recordText, splitEvent } from './event-hash.js';
+import { canonicalParts, chainHash, dataObject, digestOfText, recordText } from './event-hash.js';
 import { type KeyInput, loadPublicKey } from './keys.js';
 import { inclusionPath, verifyInclusion } from './merkle.js';
 import { ensureIntegritySchema } from './migrations.js';
@@ -176,17 +176,17 @@ export function verifyProof(proofValue: EventProof, publicKey: KeyInput): ProofC
     if (proofValue?.type !== 'auditkit.proof' || proofValue.v !== 1)
       return fail('this is not an Auditkit proof');
     const key = loadPublicKey(publicKey);
-    const split = splitEvent(proofValue.event);
+    const parts = canonicalParts(proofValue.event);
     if (proofValue.event.id !== proofValue.id) return fail('the event id does not match the proof');
     const digest =
-      proofValue.salt === null ? proofValue.personalDigest : personalDigest(split.personal, proofValue.salt);
+      proofValue.salt === null ? proofValue.personalDigest : digestOfText(parts.personal, proofValue.salt);
     if (digest !== proofValue.personalDigest) return fail('the personal fields of the event were changed');
     const record = recordText({
       id: proofValue.id,
       at: proofValue.at,
       tenantId: proofValue.tenantId,
       seq: proofValue.seq,
-      clear: split.clear,
+      clear: parts.clear,
       digest,
     });
     if (chainHash(proofValue.prevHash, record) !== proofValue.hash)

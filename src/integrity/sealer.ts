@@ -11,13 +11,13 @@ import {
   rowToCheckpoint,
 } from './checkpoint.js';
 import {
+  canonicalParts,
   chainHash,
   dataObject,
+  digestOfText,
   GENESIS_HASH,
   newSalts,
-  personalDigest,
   recordText,
-  splitEvent,
 } from './event-hash.js';
 import { type KeyInput, loadSigningKey } from './keys.js';
 import { merkleRoot } from './merkle.js';
@@ -200,8 +200,8 @@ async function sealBatch(
 ): Promise<{ sealed: number; checkpoints: Checkpoint[] }> {
   const rows = (
     await tx.query<UnsealedRow>(
-      `SELECT id::text AS id, ${OCCURRED_AT_TEXT} AS at, tenant_id, data FROM ${tables.events} ` +
-        'WHERE seq IS NULL ORDER BY recorded_at, occurred_at, id LIMIT $1',
+      `SELECT e.id::text AS id, ${OCCURRED_AT_TEXT} AS at, e.tenant_id, e.data FROM ${tables.events} e ` +
+        'WHERE e.seq IS NULL ORDER BY e.recorded_at, e.occurred_at, e.id LIMIT $1',
       [limit],
     )
   ).rows;
@@ -231,13 +231,13 @@ async function sealBatch(
       };
       heads.set(chain, head);
     }
-    const split = splitEvent(dataObject(row.data));
+    const parts = canonicalParts(dataObject(row.data));
     const salt = salts[i] as string;
-    const digest = personalDigest(split.personal, salt);
+    const digest = digestOfText(parts.personal, salt);
     const seq = head.lastSeq + 1;
     const hash = chainHash(
       head.lastHash,
-      recordText({ id: row.id, at: row.at, tenantId: row.tenant_id, seq, clear: split.clear, digest }),
+      recordText({ id: row.id, at: row.at, tenantId: row.tenant_id, seq, clear: parts.clear, digest }),
     );
     head.lastSeq = seq;
     head.lastHash = hash;

@@ -10,13 +10,12 @@ import {
   rowToCheckpoint,
 } from './checkpoint.js';
 import {
+  canonicalParts,
   chainHash,
   dataObject,
   effectiveDigest,
   GENESIS_HASH,
   recordText,
-  type SplitEvent,
-  splitEvent,
 } from './event-hash.js';
 import { type KeyInput, keyIdOf, loadPublicKey } from './keys.js';
 import { merkleRoot } from './merkle.js';
@@ -128,7 +127,8 @@ interface EventEntry {
   hash: string;
   at: string;
   tenantId: string | null;
-  split: SplitEvent;
+  /** Canonical JSON of the clear part. */
+  clear: string;
   digest: string | null;
   columnsOk: boolean;
   erasureRecorded: boolean;
@@ -159,8 +159,6 @@ interface EventRowOut {
   erasure_recorded: boolean;
 }
 
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-
 function hashWith(entry: Entry, prev: string, seq: number): string | null {
   if (entry.kind === 'tombstone') return null;
   if (entry.digest === null) return null;
@@ -171,7 +169,7 @@ function hashWith(entry: Entry, prev: string, seq: number): string | null {
       at: entry.at,
       tenantId: entry.tenantId,
       seq,
-      clear: entry.split.clear,
+      clear: entry.clear,
       digest: entry.digest,
     });
     entry.records.set(seq, record);
@@ -203,20 +201,26 @@ async function* readChain(
     `AND target_label IS NOT DISTINCT FROM data->'target'->>'label' ` +
     `AND message IS NOT DISTINCT FROM data->>'message') AS columns_ok, ` +
     `(personal_salt IS NOT NULL OR EXISTS (SELECT 1 FROM ${tables.erasedEvents} x WHERE x.event_id = e.id)) AS erasure_recorded ` +
-    `FROM ${tables.events} e WHERE ${tenant.sql} AND seq IS NOT NULL AND (seq > $1 OR (seq = $1 AND id > $2::uuid))${upper} ` +
-    'ORDER BY seq, id LIMIT $3';
+    `FROM ${tables.events} e WHERE ${tenant.sql} AND e.seq IS NOT NULL AND (e.seq, e.id) > ($1::int8, $2::uuid)${upper} ` +
+    'ORDER BY e.seq, e.id LIMIT $3';
   const tombSql = `SELECT seq, hash, event_id::text AS id FROM ${tables.tombstones} WHERE chain = $3 AND seq > $1 AND seq <= $2 ORDER BY seq, hash`;
-  let lastSeq = fromSeq - 1;
+  const fetchEvents = (afterSeq: number, afterId: string) => {
+    const query = executor.query<EventRowOut>(eventSql, [afterSeq, afterId, batchSize, ...tenant.params]);
+    // Awaited below; this only keeps a prefetch abandoned by an early stop from being unhandled.
+    query.catch(() => undefined);
+    return query;
+  };
   // Past every id of seq fromSeq - 1, so the first page starts at fromSeq.
-  let lastId = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+  let pending = fetchEvents(fromSeq - 1, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
   let tombFrom = fromSeq - 1;
   for (;;) {
-    const rows = (await executor.query<EventRowOut>(eventSql, [lastSeq, lastId, batchSize, ...tenant.params]))
-      .rows;
+    const rows = (await pending).rows;
     const done = rows.length < batchSize;
     const last = rows[rows.length - 1];
+    // The next page is read while this one is hashed.
+    if (!done && last) pending = fetchEvents(Number(last.seq), last.id);
     // Tombstones up to the last event of this batch (or to the end when this is the last batch).
-    const tombTo = done ? (toSeq ?? Number.MAX_SAFE_INTEGER) : Number(last?.seq ?? lastSeq);
+    const tombTo = done ? (toSeq ?? Number.MAX_SAFE_INTEGER) : Number(last?.seq ?? tombFrom);
     const tombs =
       tombTo > tombFrom
         ? (
@@ -237,8 +241,7 @@ async function* readChain(
       while (t < tombs.length && Number((tombs[t] as { seq: string | number }).seq) < seq)
         pushTomb(tombs[t++]!);
       const data = dataObject(row.data);
-      const split = splitEvent(data);
-      const salted = row.personal_salt !== null;
+      const parts = canonicalParts(data);
       entries.push({
         kind: 'event',
         seq,
@@ -246,7 +249,7 @@ async function* readChain(
         hash: row.hash,
         at: row.at,
         tenantId: row.tenant_id,
-        split,
+        clear: parts.clear,
         digest: effectiveDigest(
           {
             id: row.id,
@@ -256,19 +259,17 @@ async function* readChain(
             salt: row.personal_salt,
             digest: row.personal_digest,
           },
-          split,
+          parts.personal,
         ),
         columnsOk: row.columns_ok === true,
         erasureRecorded: row.erasure_recorded === true,
-        salted,
+        salted: row.personal_salt !== null,
         records: new Map(),
       });
     }
     while (t < tombs.length) pushTomb(tombs[t++]!);
     if (entries.length > 0) yield entries;
     if (done) return;
-    lastSeq = Number(last?.seq);
-    lastId = last?.id ?? ZERO_UUID;
   }
 }
 
