@@ -1,4 +1,3 @@
-import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Auditor } from '../core/auditor.js';
 import {
@@ -192,7 +191,6 @@ export class HttpRequestCapture implements RequestAudit {
   private readonly responseTap: ResponseTap | undefined;
   private readonly input: AuditContextInput;
   private context: AuditContext | undefined;
-  private resource: AsyncResource | undefined;
   private explicitActor: ActorLike | null | undefined;
   private extras: Record<string, unknown> | undefined;
   private failureReason: string | undefined;
@@ -283,15 +281,20 @@ export class HttpRequestCapture implements RequestAudit {
     const enter = () =>
       this.shared.audit.runWithContext(this.input, () => {
         this.context = tryGetContext();
-        this.resource = new AsyncResource('auditkit.http.request');
         return fn();
       });
     return this.tenantPending ? this.tenantPending.then(enter) : enter();
   }
 
-  /** Runs `fn` back inside the request's context, for frameworks that lose it between hooks. */
+  /**
+   * Runs `fn` back inside the request's context, for frameworks that lose it between hooks (Fastify
+   * after body parsing). The context is re-entered as a copy, which becomes the live one.
+   */
   resume<T>(fn: () => T): T {
-    return this.resource ? this.resource.runInAsyncScope(fn) : fn();
+    return this.shared.audit.runWithContext(this.context ?? this.input, () => {
+      this.context = tryGetContext();
+      return fn();
+    });
   }
 
   // ---- internals ----
@@ -358,11 +361,11 @@ export class HttpRequestCapture implements RequestAudit {
     if (this.finished) return;
     this.finished = true;
     try {
-      await (this.resource ? this.resource.runInAsyncScope(() => this.recordEvents()) : this.recordEvents());
+      // 'close' may fire outside the request's async context (Hono writes after the middleware returned).
+      await this.shared.audit.runWithContext(this.context ?? this.input, () => this.recordEvents());
     } catch (error) {
       this.shared.audit.reportError(error, 'http_capture_failed');
     } finally {
-      this.resource?.emitDestroy();
       this.done();
     }
   }
@@ -390,7 +393,8 @@ export class HttpRequestCapture implements RequestAudit {
         audit.reportError(toAuditkitError(error, 'tenant_resolution_failed', 'The tenant callable failed'));
       }
     }
-    const actor = await this.resolveActorForEvents();
+    // Start verifying the token even when another source names the actor, so a bad token is still audited.
+    if (shared.verifyJwt) void this.verdict();
 
     const path = this.path;
     const isLogin = shared.login(path, route);
@@ -416,6 +420,8 @@ export class HttpRequestCapture implements RequestAudit {
 
     let requestBody: unknown;
     if (keep || isLogin) requestBody = this.describeRequestBody(path, route);
+    // Several events share one resolved actor; a lone access event lets the auditor resolve it.
+    const actor = isLogin || isLogout || failed ? await this.resolveActorForEvents() : undefined;
 
     const records: Array<Promise<unknown>> = [];
     if (keep) {
@@ -425,7 +431,7 @@ export class HttpRequestCapture implements RequestAudit {
         ...summary,
         durationMs,
         query: this.queryString ? this.parseQuery() : undefined,
-        headers: shared.headerMasker.maskValue({ ...this.req.headers }) as Record<string, unknown>,
+        headers: shared.headerMasker.maskValue(this.req.headers) as Record<string, unknown>,
         responseHeaders: this.responseHeaders(),
         body: config.logRequestBody ? requestBody : undefined,
         responseBody: config.logResponseBody ? this.describeResponseBody(path, route) : undefined,
@@ -468,13 +474,13 @@ export class HttpRequestCapture implements RequestAudit {
       }
     }
     if (failed) records.push(this.recordError(actor, target, summary));
-    await Promise.all(records);
+    if (records.length === 1) await records[0];
+    else await Promise.all(records);
   }
 
   private async resolveActorForEvents(): Promise<Actor> {
     const source: ActorSource = this.context ? this.context.actor : this.input.actor;
     // Start verifying the token even when another source names the actor, so a bad token is still audited.
-    if (this.shared.verifyJwt) void this.verdict();
     try {
       // Passed explicitly to every event of the request; the auditor adds ip and user agent from the context.
       const actor: Actor = (await resolveActor(source)) ?? { type: 'anonymous' };
@@ -521,10 +527,9 @@ export class HttpRequestCapture implements RequestAudit {
   }
 
   private responseHeaders(): Record<string, unknown> {
-    const headers: Record<string, unknown> = {
-      ...this.responseTap?.writeHeadHeaders,
-      ...this.res.getHeaders(),
-    };
+    const set = this.res.getHeaders();
+    const given = this.responseTap?.writeHeadHeaders;
+    const headers: Record<string, unknown> = given ? { ...given, ...set } : set;
     return this.shared.headerMasker.maskValue(headers) as Record<string, unknown>;
   }
 

@@ -14,6 +14,13 @@ describe('createFieldMasker', () => {
     expect(masker.isSensitive('name')).toBe(false);
   });
 
+  it('leaves values to the redactor when it has no extra names', () => {
+    const plain = createFieldMasker(createRedactor(), []);
+    const value = { password: 'x' };
+    expect(plain.maskValue(value)).toBe(value);
+    expect(plain.maskJsonText('{"password":"x"}')).toBe(`{"password":"${REDACTED}"}`);
+  });
+
   it('masks nested objects and arrays without touching the input', () => {
     const input = { user: { name: 'Ada', iban: 'DE00' }, list: [{ token: 't' }], __proto__x: 1 };
     expect(masker.maskValue(input)).toEqual({

@@ -3,7 +3,10 @@ import { REDACTED, type Redactor } from '../core/redact.js';
 /** Masks the fields an HTTP adapter stores; uses the auditor's rules plus the adapter's extra names. */
 export interface FieldMasker {
   isSensitive(key: string): boolean;
-  /** A copy of a parsed body, query or header object with sensitive keys masked at any depth. */
+  /**
+   * A copy of a parsed body, query or header object with the extra sensitive keys (and the defaults)
+   * masked at any depth. Without extra keys it returns the value itself: the redactor masks defaults.
+   */
   maskValue(value: unknown): unknown;
   /** Masks the values of sensitive keys in JSON text, even when it is invalid or cut short. */
   maskJsonText(text: string): string;
@@ -52,7 +55,13 @@ export function createFieldMasker(redactor: Redactor, extraFragments: readonly s
     return out;
   };
 
-  return { isSensitive, maskValue: (v) => maskValue(v), maskJsonText: (t) => maskJsonText(t, isSensitive) };
+  return {
+    isSensitive,
+    // Without extra names the auditor's redactor masks every default key of the stored event anyway,
+    // so the value goes through as is (a copy here would be pure cost on every request).
+    maskValue: extras.length === 0 ? (v) => v : (v) => maskValue(v),
+    maskJsonText: (t) => maskJsonText(t, isSensitive),
+  };
 }
 
 /**
