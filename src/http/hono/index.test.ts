@@ -2,13 +2,13 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { describe } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   type AdapterUnderTest,
   contractRoutes,
   runHttpAdapterContract,
 } from '../testing/adapter-contract.js';
-import { closeServer } from '../testing/harness.js';
+import { closeServer, closeTestAuditors, storedEvents, testAuditor } from '../testing/harness.js';
 import { type AuditVariables, auditMiddleware } from './index.js';
 
 type Env = { Variables: AuditVariables & { user?: { id: string; name: string } } };
@@ -103,4 +103,19 @@ const honoAdapter: AdapterUnderTest = {
 
 describe('auditkit/hono', () => {
   runHttpAdapterContract(honoAdapter);
+
+  describe('outside @hono/node-server', () => {
+    afterEach(closeTestAuditors);
+
+    it('reports unsupported_runtime once and leaves the app working', async () => {
+      const codes: string[] = [];
+      const audit = await testAuditor({ onError: (e) => codes.push(e.code) });
+      const app = new Hono();
+      app.use(auditMiddleware(audit));
+      app.get('/x', (c) => c.text('ok'));
+      for (let i = 0; i < 2; i++) expect(await (await app.request('/x')).text()).toBe('ok');
+      expect(codes).toEqual(['unsupported_runtime']);
+      expect(await storedEvents(audit)).toEqual([]);
+    });
+  });
 });
