@@ -73,10 +73,12 @@ export interface ResponseTap extends BodyTap {
 }
 
 /**
- * Watches a response as the app writes it (`write`/`end`, and headers passed to `writeHead`), keeping at
- * most `limit` bytes. With `limit` 0 only sizes are counted. Arguments pass through unchanged.
+ * Watches a response as the app writes it (`write`/`end`, and headers passed to `writeHead` unless
+ * `watchWriteHead` is false), keeping at most `limit` bytes. With `limit` 0 only sizes are counted.
+ * Arguments pass through unchanged. (Once any header was set with `setHeader`, Node keeps the headers given
+ * to `writeHead` in `getHeaders()` too, so the echoed request id makes watching `writeHead` unnecessary.)
  */
-export function tapResponse(res: ServerResponse, limit: number): ResponseTap {
+export function tapResponse(res: ServerResponse, limit: number, watchWriteHead = true): ResponseTap {
   const tap: ResponseTap = { ...newTap(), writeHeadHeaders: undefined };
   const { write, end, writeHead } = res;
   res.write = function auditedWrite(this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown) {
@@ -92,6 +94,7 @@ export function tapResponse(res: ServerResponse, limit: number): ResponseTap {
     tap.complete = true;
     return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, encoding, cb);
   } as ServerResponse['end'];
+  if (!watchWriteHead) return tap;
   res.writeHead = function auditedWriteHead(this: ServerResponse, ...args: unknown[]) {
     const last = args[args.length - 1];
     if (args.length > 1 && typeof last === 'object' && last !== null && !Array.isArray(last)) {

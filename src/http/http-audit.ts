@@ -223,7 +223,11 @@ export class HttpRequestCapture implements RequestAudit {
     const bodies = !this.excludedAtStart && !shared.skipBody(this.path);
     if (config.logRequestBody && bodies) this.requestTap = tapRequest(req, shared.limit);
     if ((config.logResponseBody && bodies) || !config.echoRequestId) {
-      this.responseTap = tapResponse(res, config.logResponseBody && bodies ? shared.limit : 0);
+      this.responseTap = tapResponse(
+        res,
+        config.logResponseBody && bodies ? shared.limit : 0,
+        !config.echoRequestId || res.headersSent,
+      );
     }
     const trace = parseTraceparent(headers.traceparent);
     const userAgent = headers['user-agent'];
@@ -236,7 +240,7 @@ export class HttpRequestCapture implements RequestAudit {
       userAgent: typeof userAgent === 'string' ? userAgent : undefined,
       request: { id: this.requestId, method: this.method, path: this.path },
     };
-    res.once('close', () => void this.finish());
+    res.on('close', () => void this.finish());
     // A framework that starts us late (after the client left) would otherwise wait for a 'close' already gone.
     if (res.destroyed || res.writableFinished || req.socket?.destroyed)
       setImmediate(() => void this.finish());
@@ -362,7 +366,9 @@ export class HttpRequestCapture implements RequestAudit {
     this.finished = true;
     try {
       // 'close' may fire outside the request's async context (Hono writes after the middleware returned).
-      await this.shared.audit.runWithContext(this.context ?? this.input, () => this.recordEvents());
+      await (this.context !== undefined && tryGetContext() === this.context
+        ? this.recordEvents()
+        : this.shared.audit.runWithContext(this.context ?? this.input, () => this.recordEvents()));
     } catch (error) {
       this.shared.audit.reportError(error, 'http_capture_failed');
     } finally {
