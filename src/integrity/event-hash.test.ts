@@ -86,3 +86,14 @@ describe('event hashing', () => {
     expect(salts.every((s) => /^[0-9a-f]{32}$/.test(s))).toBe(true);
   });
 });
+
+describe('event hashing with hostile keys', () => {
+  it('keeps a __proto__ key in a nested object as data in both split paths (found by fast-check)', () => {
+    const value = JSON.parse('{"actor":{"__proto__":false}}') as Record<string, unknown>;
+    const split = splitEvent(value);
+    expect(canonicalParts(value)).toEqual({
+      clear: canonicalJson(split.clear),
+      personal: canonicalJson(split.personal),
+    });
+  });
+});

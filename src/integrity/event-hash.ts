@@ -28,6 +28,11 @@ export interface SplitEvent {
   personal: Record<string, unknown>;
 }
 
+/** Sets an own property; a `__proto__` key from stored JSON stays data instead of replacing the prototype. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Splits the stored JSON of an event into its clear and personal parts. */
 export function splitEvent(data: Record<string, unknown>): SplitEvent {
   const clear: Record<string, unknown> = {};
@@ -46,9 +51,9 @@ export function splitEvent(data: Record<string, unknown>): SplitEvent {
       let personalKeys = 0;
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (v === undefined) continue;
-        if (nested.has(k)) inClear[k] = v;
+        if (nested.has(k)) setOwn(inClear, k, v);
         else {
-          inPersonal[k] = v;
+          setOwn(inPersonal, k, v);
           personalKeys += 1;
         }
       }
