@@ -295,6 +295,7 @@ export class HttpRequestCapture implements RequestAudit {
    * after body parsing). The context is re-entered as a copy, which becomes the live one.
    */
   resume<T>(fn: () => T): T {
+    if (this.context !== undefined && tryGetContext() === this.context) return fn();
     return this.shared.audit.runWithContext(this.context ?? this.input, () => {
       this.context = tryGetContext();
       return fn();
