@@ -531,9 +531,27 @@ export async function verify(
   const access = sqlAccessOf(store);
   await ensureIntegritySchema(access);
   const tables = tablesOf(access);
-  const executor = access.executor;
   const publicKey = config.publicKey === undefined ? undefined : loadPublicKey(config.publicKey);
+  const transaction = access.executor.transaction?.bind(access.executor);
+  if (access.partitioned && transaction) {
+    // PostgreSQL: one consistent snapshot for the whole check (rows, heads and checkpoints agree even while
+    // the sealer runs), and room to sort a page in memory. PGlite has a single connection: a long
+    // transaction there would hold up the app's writes, so it reads page by page instead.
+    return transaction(async (tx) => {
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      await tx.query("SET LOCAL work_mem = '64MB'");
+      return verifyWith(tx, tables, config, publicKey);
+    });
+  }
+  return verifyWith(access.executor, tables, config, publicKey);
+}
 
+async function verifyWith(
+  executor: SqlExecutor,
+  tables: IntegrityTables,
+  config: z.output<typeof verifyOptionsSchema>,
+  publicKey: KeyObject | undefined,
+): Promise<VerifyReport> {
   const only = config.tenantId === undefined ? undefined : chainKey(config.tenantId);
   const heads = new Map<string, HeadRow>();
   for (const row of (

@@ -6,6 +6,7 @@ export { streamEvents } from './event-stream.js';
 export { type ExportOptions, exportEvents, reportWriter } from './export.js';
 export { jsonlReport } from './jsonl-report.js';
 export { type PdfReportOptions, pdfReport, type ReportSummary, summarize } from './pdf-report.js';
+export { type Progress, progressBar } from './progress-bar.js';
 export {
   REPORT_FORMATS,
   type ReportContext,
