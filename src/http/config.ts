@@ -353,3 +353,17 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
   }
   node[path[path.length - 1] as string] = value;
 }
+
+/** Compile-time check that the documented options interface and the schema accept the same shapes. */
+type Assert<T extends true> = T;
+type SchemaInput = z.input<typeof httpAuditOptionsSchema>;
+export type _HttpOptionsMatchSchema = Assert<
+  HttpAuditOptions<unknown> extends SchemaInput
+    ? [
+        Exclude<keyof SchemaInput, keyof HttpAuditOptions>,
+        Exclude<keyof HttpAuditOptions, keyof SchemaInput>,
+      ] extends [never, never]
+      ? true
+      : false
+    : false
+>;
