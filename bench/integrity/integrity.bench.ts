@@ -49,8 +49,16 @@ function sampleInput(i: number): AuditEventInput {
   };
 }
 
+interface IngestResult {
+  rate: number;
+  /** Events the background sealer had sealed when the last event was stored. */
+  sealedDuringIngest: number;
+  /** Seconds to seal what was left after the last event was stored. */
+  catchUpSeconds: number;
+}
+
 /** Events/s through the async writer into `store`, optionally with a background sealer running. */
-async function ingest(store: SqlAuditStore, count: number, withSealer: boolean): Promise<number> {
+async function ingest(store: SqlAuditStore, count: number, withSealer: boolean): Promise<IngestResult> {
   const audit = createAuditor({
     store,
     batchSize: 1000,
@@ -79,10 +87,21 @@ async function ingest(store: SqlAuditStore, count: number, withSealer: boolean):
   await Promise.all(pending);
   await audit.flush();
   const rate = count / ((performance.now() - started) / 1000);
-  await sealer?.stop();
   if (audit.stats().written !== count)
     throw new Error(`expected ${count} written, got ${audit.stats().written}`);
-  return rate;
+  let sealedDuringIngest = 0;
+  let catchUpSeconds = 0;
+  if (sealer) {
+    const counted = await store.executor.query<{ n: number }>(
+      `SELECT count(seq)::int AS n FROM ${store.table}`,
+    );
+    sealedDuringIngest = counted.rows[0]?.n ?? 0;
+    const catchUp = performance.now();
+    await sealer.stop();
+    await seal(store, { signingKey: keys.privateKeyPem, batchSize: 5000 });
+    catchUpSeconds = (performance.now() - catchUp) / 1000;
+  }
+  return { rate, sealedDuringIngest, catchUpSeconds };
 }
 
 /** Baseline: read every row in chain order, a page at a time, and sha256 its JSON text. */
@@ -138,14 +157,14 @@ export async function runIntegrityBench(): Promise<BenchRow[]> {
     const withoutSealer = await ingest(off, EVENTS, false);
     const on = store();
     const withSealer = await ingest(on, EVENTS, true);
-    const catchUp = performance.now();
-    await seal(on, { signingKey: keys.privateKeyPem });
-    const catchUpSeconds = (performance.now() - catchUp) / 1000;
     await on.close();
     rows.push({
-      metric: `ingest with the sealer on (events/s, ${EVENTS.toLocaleString('en-US')} events; ${catchUpSeconds.toFixed(1)} s to seal the rest after)`,
-      auditkit: withSealer,
-      baseline: withoutSealer,
+      metric:
+        `ingest with the sealer on (events/s, ${EVENTS.toLocaleString('en-US')} events; ` +
+        `${withSealer.sealedDuringIngest.toLocaleString('en-US')} sealed meanwhile, ` +
+        `${withSealer.catchUpSeconds.toFixed(1)} s to seal the rest)`,
+      auditkit: withSealer.rate,
+      baseline: withoutSealer.rate,
       baselineName: 'sealer off',
       target: '≥ 0.9×',
     });

@@ -229,6 +229,22 @@ function integritySuite(name: string, makeStore: MakeStore): void {
       expect(errors.every((code) => code.length > 0)).toBe(true);
     });
 
+    it('stops between batches once its signal is aborted (how Sealer.stop() ends a long catch-up)', async () => {
+      const store = await makeStore();
+      await store.migrate();
+      await store.append(Array.from({ length: 12 }, () => event('org_stop')));
+      const controller = new AbortController();
+      controller.abort();
+      expect(await seal(store, { signal: controller.signal })).toEqual({
+        sealed: 0,
+        checkpoints: [],
+        busy: false,
+      });
+      expect((await seal(store, { batchSize: 5, maxEvents: 5 })).sealed).toBe(5);
+      expect((await seal(store, { batchSize: 5 })).sealed).toBe(7);
+      await store.close();
+    });
+
     it('rejects unknown options', async () => {
       const store = await makeStore();
       await expect(seal(store, { everyN: 3 } as never)).rejects.toMatchObject({ code: 'invalid_config' });

@@ -89,7 +89,9 @@ export const INTEGRITY_MIGRATIONS: readonly Migration[] = [
 DECLARE
   mode text := coalesce(current_setting('auditkit.maintenance', true), '');
 BEGIN
-  IF mode IN ('retention', 'erasure') THEN
+  -- Retention and erasure remove or rewrite rows; moving rows out of the DEFAULT partition into a new
+  -- monthly one ('partition') deletes and re-inserts them unchanged.
+  IF mode IN ('retention', 'erasure', 'partition') THEN
     IF TG_LEVEL = 'STATEMENT' THEN RETURN NULL; END IF;
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
     RETURN NEW;

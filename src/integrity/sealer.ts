@@ -56,6 +56,8 @@ export const sealOptionsSchema = z.strictObject({
   checkpointNow: z.boolean().default(false),
   /** The clock; tests replace it. */
   now: z.custom<() => Date>((v) => typeof v === 'function').optional(),
+  /** Stops between two batches once aborted (what `Sealer.stop()` uses). */
+  signal: z.instanceof(AbortSignal).optional(),
 });
 
 export type SealOptions = z.input<typeof sealOptionsSchema>;
@@ -144,7 +146,7 @@ export async function seal(store: AuditStore | SqlAccess, options: SealOptions =
   const result: SealResult = { sealed: 0, checkpoints: [], busy: false };
   for (;;) {
     const limit = Math.min(config.batchSize, (config.maxEvents ?? Number.POSITIVE_INFINITY) - result.sealed);
-    if (limit <= 0) break;
+    if (limit <= 0 || config.signal?.aborted) break;
     const batch = await withMaintenance(
       access,
       'seal',
@@ -159,6 +161,7 @@ export async function seal(store: AuditStore | SqlAccess, options: SealOptions =
     result.checkpoints.push(...batch.value.checkpoints);
     if (batch.value.sealed < limit) break;
   }
+  if (config.signal?.aborted) return result;
   // Tenants whose last checkpoint is old (or all, with checkpointNow) get one for their newer events.
   const timed = await withMaintenance(
     access,
@@ -460,12 +463,19 @@ export function createSealer(target: SealTarget, options: SealerOptions = {}): S
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<SealResult> | undefined;
   let stopped = true;
+  let controller = new AbortController();
 
   const run = (extra: Partial<SealOptions> = {}, background = false): Promise<SealResult> => {
     const previous = current ?? Promise.resolve(undefined);
     const next = previous
       .catch(() => undefined)
-      .then(() => seal(store, { ...sealOptions, ...(background ? { wait: false } : {}), ...extra }));
+      .then(() =>
+        seal(store, {
+          ...sealOptions,
+          ...(background ? { wait: false, signal: controller.signal } : {}),
+          ...extra,
+        }),
+      );
     current = next;
     return next.finally(() => {
       if (current === next) current = undefined;
@@ -482,12 +492,15 @@ export function createSealer(target: SealTarget, options: SealerOptions = {}): S
     start() {
       if (!stopped) return;
       stopped = false;
+      controller = new AbortController();
       schedule();
     },
+    /** Stops the timer; a background run under way ends after its current batch. */
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      controller.abort();
       await current?.catch(() => undefined);
     },
     sealNow: (extra = {}) => run(extra),

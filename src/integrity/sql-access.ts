@@ -74,8 +74,12 @@ export function tablesOf(access: SqlAccess): IntegrityTables {
 /** The transaction-local setting the append-only trigger reads. */
 export const MAINTENANCE_SETTING = 'auditkit.maintenance';
 
-/** Why the append-only rule is lifted for one transaction. */
-export type MaintenanceMode = 'seal' | 'retention' | 'erasure';
+/**
+ * Why the append-only rule is lifted for one transaction: `seal` may fill seq and hash of unsealed
+ * events; `retention` and `erasure` may delete and rewrite; `partition` is for the store moving rows out
+ * of the DEFAULT partition into a new monthly one.
+ */
+export type MaintenanceMode = 'seal' | 'retention' | 'erasure' | 'partition';
 
 /** Advisory lock class ("audj") taken by the sealer, retention and erasure, one key per schema. */
 const MAINTENANCE_LOCK_CLASS = 0x6175646a;
