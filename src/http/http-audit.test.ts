@@ -242,6 +242,18 @@ describe('createHttpAudit on a plain node:http server', () => {
     });
   });
 
+  it('flushHttpAudit inside a handler waits for the other requests, not for its own', async () => {
+    const { audit, url } = await nodeApp({}, async (req, res) => {
+      if (req.url === '/flush') {
+        await flushHttpAudit(audit);
+        res.end(String((await audit.query()).events.length));
+      } else res.end('ok');
+    });
+    await (await fetch(`${url}/first`)).text();
+    expect(await (await fetch(`${url}/flush`)).text()).toBe('1');
+    expect(await storedEvents(audit)).toHaveLength(2);
+  });
+
   it('flushHttpAudit waits for requests still in flight', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => {

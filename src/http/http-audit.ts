@@ -50,13 +50,18 @@ export interface HttpAudit<Req> {
     res: ServerResponse,
     binding: FrameworkBinding<Req>,
   ): HttpRequestCapture | undefined;
-  /** Resolves when every request begun so far has finished and handed its events to the auditor. */
-  idle(): Promise<void>;
+  /**
+   * Resolves when every request begun so far has finished and handed its events to the auditor, except
+   * `current` (the request calling, which cannot finish while it waits).
+   */
+  idle(current?: HttpRequestCapture): Promise<void>;
 }
 
 /** In-flight work per auditor, so `flushHttpAudit(audit)` can wait for all of it. */
 const registry = new WeakMap<Auditor, Set<HttpAudit<unknown>>>();
 const sinks = new WeakMap<Auditor, Set<AccessLogFile>>();
+/** The capture whose request a context belongs to, so a handler calling `flushHttpAudit` does not wait on itself. */
+const captureOfContext = new WeakMap<AuditContext, HttpRequestCapture>();
 
 /**
  * Waits until every request seen by an HTTP adapter of this auditor has finished and its events
@@ -67,7 +72,9 @@ const sinks = new WeakMap<Auditor, Set<AccessLogFile>>();
  * server.close(); await flushHttpAudit(audit); await audit.close();
  */
 export async function flushHttpAudit(audit: Auditor): Promise<void> {
-  for (const core of registry.get(audit) ?? []) await core.idle();
+  const context = tryGetContext();
+  const current = context ? captureOfContext.get(context) : undefined;
+  for (const core of registry.get(audit) ?? []) await core.idle(current);
   await Promise.all([...(sinks.get(audit) ?? [])].map((s) => s.flush()));
   await audit.flush();
 }
@@ -86,26 +93,35 @@ export function createHttpAudit<Req>(
   }
   const config = resolveHttpAuditOptions(options, env);
   const shared = buildShared(audit, config);
-  let inFlight = 0;
-  let waiters: Array<() => void> = [];
+  const inFlight = new Set<HttpRequestCapture>();
+  let waiters: Array<{ wake: () => void; current: HttpRequestCapture | undefined }> = [];
+  const isIdle = (current: HttpRequestCapture | undefined) =>
+    inFlight.size === 0 || (inFlight.size === 1 && current !== undefined && inFlight.has(current));
   const core: HttpAudit<Req> = {
     options: config,
     audit,
     begin(req, res, binding) {
       if (!config.enabled) return undefined;
-      inFlight += 1;
-      return new HttpRequestCapture(shared, req, res, binding as FrameworkBinding<unknown>, () => {
-        inFlight -= 1;
-        if (inFlight === 0) {
-          const ready = waiters;
-          waiters = [];
-          for (const wake of ready) wake();
-        }
-      });
+      const capture: HttpRequestCapture = new HttpRequestCapture(
+        shared,
+        req,
+        res,
+        binding as FrameworkBinding<unknown>,
+        () => {
+          inFlight.delete(capture);
+          if (waiters.length === 0) return;
+          const still = waiters.filter((w) => !isIdle(w.current));
+          const ready = waiters.filter((w) => isIdle(w.current));
+          waiters = still;
+          for (const w of ready) w.wake();
+        },
+      );
+      if (!capture.settled) inFlight.add(capture);
+      return capture;
     },
-    idle() {
-      if (inFlight === 0) return Promise.resolve();
-      return new Promise((resolve) => waiters.push(resolve));
+    idle(current) {
+      if (isIdle(current)) return Promise.resolve();
+      return new Promise((wake) => waiters.push({ wake, current }));
     },
   };
   const cores = registry.get(audit) ?? new Set();
@@ -197,6 +213,7 @@ export class HttpRequestCapture implements RequestAudit {
   private thrown: unknown;
   private skipped = false;
   private finished = false;
+  private doneCalled = false;
   private jwtVerdict: Promise<JwtVerdict | undefined> | undefined;
   private tenantPending: Promise<void> | undefined;
 
@@ -284,7 +301,7 @@ export class HttpRequestCapture implements RequestAudit {
   run<T>(fn: () => T): T | Promise<T> {
     const enter = () =>
       this.shared.audit.runWithContext(this.input, () => {
-        this.context = tryGetContext();
+        this.adopt(tryGetContext());
         return fn();
       });
     return this.tenantPending ? this.tenantPending.then(enter) : enter();
@@ -297,12 +314,22 @@ export class HttpRequestCapture implements RequestAudit {
   resume<T>(fn: () => T): T {
     if (this.context !== undefined && tryGetContext() === this.context) return fn();
     return this.shared.audit.runWithContext(this.context ?? this.input, () => {
-      this.context = tryGetContext();
+      this.adopt(tryGetContext());
       return fn();
     });
   }
 
+  /** True once the request's events are handed over (or it will never have any). */
+  get settled(): boolean {
+    return this.doneCalled;
+  }
+
   // ---- internals ----
+
+  private adopt(context: AuditContext | undefined): void {
+    this.context = context;
+    if (context) captureOfContext.set(context, this);
+  }
 
   private startTenant(tenant: (req: unknown) => unknown): void {
     const raise = this.shared.audit.options.raiseOnError;
@@ -373,6 +400,7 @@ export class HttpRequestCapture implements RequestAudit {
     } catch (error) {
       this.shared.audit.reportError(error, 'http_capture_failed');
     } finally {
+      this.doneCalled = true;
       this.done();
     }
   }
