@@ -114,6 +114,10 @@ export async function withMaintenance<T>(
       ]);
     }
     await tx.query(`SELECT set_config('${MAINTENANCE_SETTING}', $1, true)`, [mode]);
+    // Every join here matches one batch (a few thousand keys) against the whole events table: probing the
+    // primary key per row is what scales; a hash join would scan every row of the table per batch.
+    await tx.query('SET LOCAL enable_hashjoin = off');
+    await tx.query('SET LOCAL enable_mergejoin = off');
     return { busy: false as const, value: await fn(tx) };
   });
 }
