@@ -1,16 +1,31 @@
 import { Command, CommanderError } from 'commander';
 import { isAuditkitError } from '../core/errors.js';
+import { registerCleanup } from './commands/cleanup.js';
+import { registerErase } from './commands/erase.js';
+import { registerExport } from './commands/export.js';
+import { registerKeys } from './commands/keys.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerQuery } from './commands/query.js';
+import { registerSeal } from './commands/seal.js';
+import { registerVerify } from './commands/verify.js';
 import type { CliIo } from './io.js';
 
 /** Each command module registers itself here; later modules add theirs to this list. */
-const COMMANDS: Array<(program: Command, io: CliIo) => void> = [registerMigrate, registerQuery];
+const COMMANDS: Array<(program: Command, io: CliIo) => void> = [
+  registerMigrate,
+  registerQuery,
+  registerKeys,
+  registerSeal,
+  registerVerify,
+  registerCleanup,
+  registerErase,
+  registerExport,
+];
 
 /** Builds the `auditkit` program; exported so tests and embedding apps can run it in-process. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command('auditkit')
-    .description('Auditkit: audit log administration (migrate, query, ...)')
+    .description('Auditkit: audit log administration (migrate, query, seal, verify, cleanup, erase, export, ...)')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run with --help for usage)');
