@@ -1,0 +1,149 @@
+/**
+ * HTTP benchmark: requests/s and p99 latency of the same Fastify and Express apps without auditing,
+ * with Auditkit (request and response bodies logged and masked, written to PostgreSQL through the async
+ * writer), and, for Fastify, with its own pino request logging to a file. Servers and the load generator
+ * (autocannon) each run in their own process; the variants are interleaved over several rounds and the
+ * medians are reported.
+ *
+ *   npx tsx bench/http/http.bench.ts                  # starts its own PostgreSQL on a loopback port
+ *   AUDITKIT_BENCH_PG_URL=postgres://... npx tsx bench/http/http.bench.ts
+ *   BENCH_ROUNDS=5 BENCH_DURATION=10 BENCH_CONNECTIONS=50 npx tsx bench/http/http.bench.ts
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startPostgres } from '../../test/helpers/postgres-server.js';
+import { type BenchRow, printTable } from '../table.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const VARIANTS = (
+  process.env.BENCH_VARIANTS ??
+  'fastify-baseline,fastify-auditkit,fastify-pino,express-baseline,express-auditkit'
+).split(',');
+
+interface Sample {
+  rps: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+  written: number;
+  lost: number;
+  auditErrors: string[];
+}
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const execArgv = ['--import', 'tsx'];
+
+async function runOnce(variant: string, pgUrl: string): Promise<Sample> {
+  const auditErrors: string[] = [];
+  const server: ChildProcess = fork(here('./server.ts'), [variant], {
+    execArgv,
+    env: { ...process.env, BENCH_PG_URL: pgUrl },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  server.on('message', (m: { type: string; message?: string }) => {
+    if (m.type === 'error' && auditErrors.length < 5) auditErrors.push(m.message ?? '');
+  });
+  const [ready] = (await once(server, 'message')) as [{ type: string; port: number }];
+  const url = `http://127.0.0.1:${ready.port}`;
+  const load = async (durationSeconds: number) => {
+    const child = fork(here('./load.ts'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.send({ url, durationSeconds, connections: CONNECTIONS });
+    const [result] = (await once(child, 'message')) as [Omit<Sample, 'written' | 'lost' | 'auditErrors'>];
+    await once(child, 'exit');
+    return result;
+  };
+  await load(1); // warm-up: JIT, connection pools, first partitions
+  const measured = await load(DURATION);
+  server.send({ type: 'stop' });
+  const stopped = await new Promise<{ written: number; lost: number }>((resolve) => {
+    const onMessage = (m: { type: string; written: number; lost: number }) => {
+      if (m.type === 'stopped') {
+        server.off('message', onMessage);
+        resolve(m);
+      }
+    };
+    server.on('message', onMessage);
+  });
+  await once(server, 'exit');
+  return { ...measured, written: stopped.written, lost: stopped.lost, auditErrors };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/** Runs every variant over interleaved rounds and returns the table rows (medians). */
+export async function runHttpBench(): Promise<BenchRow[]> {
+  const pg = process.env.AUDITKIT_BENCH_PG_URL ? null : await startPostgres();
+  const pgUrl = process.env.AUDITKIT_BENCH_PG_URL ?? pg!.url;
+  const samples = new Map<string, Sample[]>(VARIANTS.map((v) => [v, []]));
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Rotate the order each round so no variant always runs first (or right after another).
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length] as string);
+      for (const variant of order) {
+        const sample = await runOnce(variant, pgUrl);
+        samples.get(variant)?.push(sample);
+        console.error(
+          `round ${round} ${variant.padEnd(17)} ${Math.round(sample.rps)} req/s  p99 ${sample.p99} ms` +
+            (variant.endsWith('auditkit')
+              ? `  events ${sample.written} for ${sample.requests + 0} measured requests, lost ${sample.lost}`
+              : '') +
+            (sample.errors || sample.non2xx ? `  errors ${sample.errors} non2xx ${sample.non2xx}` : '') +
+            (sample.auditErrors.length ? `  audit errors: ${sample.auditErrors.join(' | ')}` : ''),
+        );
+      }
+    }
+  } finally {
+    await pg?.destroy();
+  }
+  const stat = (variant: string, key: 'rps' | 'p99') =>
+    median((samples.get(variant) ?? []).map((s) => s[key]));
+  const rows: BenchRow[] = [];
+  for (const framework of ['fastify', 'express']) {
+    const base = `${framework}-baseline`;
+    if (!samples.get(base)?.length) continue;
+    for (const [variant, label, target] of [
+      [
+        `${framework}-auditkit`,
+        'Auditkit, bodies logged + masked, PostgreSQL',
+        '≥ 0.90× and ≥ the pino ratio',
+      ],
+      [`${framework}-pino`, 'pino request log to a file (no Auditkit)', 'reference'],
+    ] as const) {
+      if (!samples.get(variant)?.length) continue;
+      rows.push({
+        metric: `${framework}: ${label} (req/s)`,
+        auditkit: stat(variant, 'rps'),
+        baseline: stat(base, 'rps'),
+        baselineName: `${framework} alone`,
+        target,
+      });
+      rows.push({
+        metric: `${framework}: ${label} (p99 ms)`,
+        auditkit: stat(variant, 'p99'),
+        baseline: stat(base, 'p99'),
+        baselineName: `${framework} alone`,
+        target: 'ratio = baseline/variant',
+        lowerIsBetter: true,
+      });
+    }
+  }
+  console.error(
+    `\nHTTP benchmark: ${ROUNDS} interleaved rounds × ${DURATION} s, ${CONNECTIONS} connections, medians; ` +
+      'GET /orders/42 and POST /orders (JSON with secrets) alternating.\n',
+  );
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  printTable(await runHttpBench());
+}
