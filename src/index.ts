@@ -41,5 +41,6 @@ export {
   type RedactionOptions,
   type Redactor,
 } from './core/redact.js';
+export type { AuditorIntegrity, IntegrityOptions } from './integrity/auditor-integrity.js';
 export type { EventWriter, WriterStats } from './pipeline/writer.js';
 export type { AppendResult, AuditPage, AuditQuery, AuditStore } from './store/store.js';

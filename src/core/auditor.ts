@@ -1,3 +1,4 @@
+import { type AuditorIntegrity, createAuditorIntegrity } from '../integrity/auditor-integrity.js';
 import { createAsyncWriter, journalDirFor } from '../pipeline/async-writer.js';
 import { createFileSpool } from '../pipeline/spool/file-spool.js';
 import type { Spool } from '../pipeline/spool/spool.js';
@@ -27,8 +28,11 @@ import {
 import { newEventId } from './ids.js';
 import { createRedactor, type Redactor } from './redact.js';
 
-/** The object apps hold: records events, carries context, reads them back. */
-export interface Auditor {
+/**
+ * The object apps hold: records events, carries context, reads them back; on SQL stores it also seals,
+ * verifies, proves, cleans up and erases (see {@link AuditorIntegrity}).
+ */
+export interface Auditor extends AuditorIntegrity {
   /**
    * Records one event. Invalid input throws `invalid_event` synchronously (a programming error); every
    * other failure goes to `onError` unless `raiseOnError` is set. Resolves with the event as stored.
@@ -176,6 +180,13 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
     })();
   };
 
+  const integrity = createAuditorIntegrity(
+    { store, record, reportError },
+    config.integrity,
+    config.retention,
+  );
+  integrity.start();
+
   return {
     record,
     runWithContext: (context, fn) => runWithContext(context, fn),
@@ -203,12 +214,18 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
       if (closed) return;
       closed = true;
       try {
+        await integrity.stop();
         await writer.close();
       } finally {
         await store.close();
       }
     },
     stats: () => ({ ...writer.stats(), errors, lastError }),
+    seal: integrity.seal,
+    verify: integrity.verify,
+    proof: integrity.proof,
+    cleanup: integrity.cleanup,
+    erase: integrity.erase,
     store,
     redactor,
     options: config,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { IntegrityOptions } from '../integrity/auditor-integrity.js';
+import { type RetentionPolicy, retentionPolicySchema } from '../retention/policy.js';
 import type { AuditStore } from '../store/store.js';
 import { AuditkitError } from './errors.js';
 import type { Redactor } from './redact.js';
@@ -73,6 +75,32 @@ export const auditorOptionsSchema = z
       .optional(),
     /** Tenant for events recorded outside any context that names one. */
     tenantId: z.string().optional(),
+    /**
+     * Tamper evidence: seal events into per-tenant hash chains with signed checkpoints, in the background
+     * (SQL stores). `{}` seals with unsigned checkpoints; give `signingKey` to sign them. Default off.
+     */
+    integrity: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          signingKey: z
+            .custom<NonNullable<IntegrityOptions['signingKey']>>((v) => v !== undefined && v !== null, {
+              message: 'signingKey must be PEM text, a PEM file path or a KeyObject',
+            })
+            .optional(),
+          intervalMs: positiveInt.optional(),
+          checkpointEvery: positiveInt.optional(),
+          checkpointIntervalMs: z.number().int().min(0).optional(),
+          batchSize: positiveInt.max(50_000).optional(),
+        }),
+      ])
+      .default(false),
+    /** How long each category is kept, used by `audit.cleanup()`; e.g. `{ categories: { access: 90 } }`. */
+    retention: z
+      .custom<RetentionPolicy>((v) => retentionPolicySchema.safeParse(v).success, {
+        message: 'retention must look like { days?: number, categories?: { access: 90, change: "forever" } }',
+      })
+      .optional(),
   })
   .refine((o) => !(o.journal && o.spool === false), {
     message:
@@ -97,6 +125,8 @@ export const ENVIRONMENT_OVERRIDES = {
   AUDITKIT_RAISE_ON_ERROR: { path: ['raiseOnError'], parse: parseBoolean },
   AUDITKIT_TENANT_ID: { path: ['tenantId'], parse: (v: string) => v },
   AUDITKIT_MAX_VALUE_LENGTH: { path: ['redact', 'maxValueLength'], parse: Number },
+  AUDITKIT_SIGNING_KEY: { path: ['integrity', 'signingKey'], parse: (v: string) => v },
+  AUDITKIT_SEAL_INTERVAL_MS: { path: ['integrity', 'intervalMs'], parse: Number },
 } as const;
 
 function parseBoolean(value: string): boolean | string {

@@ -3,6 +3,10 @@
  * Merkle roots, verification that names the first event modified, deleted, inserted or reordered, and
  * per-event inclusion proofs verifiable offline. Published as `auditkit/integrity`.
  */
+
+// Retention and erasure keep the chain verifiable, so they are published with it.
+export * from '../retention/index.js';
+export type { AuditorIntegrity, IntegrityOptions } from './auditor-integrity.js';
 export { canonicalJson } from './canonical-json.js';
 export { type Checkpoint, checkCheckpoint, checkpointPayload } from './checkpoint.js';
 export { chainHash, GENESIS_HASH, personalDigest, recordText, splitEvent } from './event-hash.js';
