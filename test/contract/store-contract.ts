@@ -203,6 +203,28 @@ export function runStoreContract({ name, makeStore }: StoreContractOptions): voi
         expect(await queryAll(store, { tenantId })).toHaveLength(2);
       });
 
+      it('stores a client retry (new id, same idempotency key and tenant) once, in a later batch or the same one', async () => {
+        const tenantId = `org_idem_${randomUUID()}`;
+        const otherTenant = `org_idem_other_${randomUUID()}`;
+        const first = makeEvent({ tenantId, idempotencyKey: 'order-42-refund' });
+        expect(await store.append([first])).toEqual({ inserted: 1, duplicates: 0 });
+        const retry = makeEvent({ tenantId, idempotencyKey: 'order-42-refund' });
+        const elsewhere = makeEvent({ tenantId: otherTenant, idempotencyKey: 'order-42-refund' });
+        expect(await store.append([retry, elsewhere])).toEqual({ inserted: 1, duplicates: 1 });
+        expect(await store.append([first])).toEqual({ inserted: 0, duplicates: 1 });
+        const twins = [
+          makeEvent({ tenantId, idempotencyKey: 'twin' }),
+          makeEvent({ tenantId, idempotencyKey: 'twin' }),
+          makeEvent({ tenantId }),
+        ];
+        expect(await store.append(twins)).toEqual({ inserted: 2, duplicates: 1 });
+        const stored = (await queryAll(store, { tenantId })).map((e) => e.id);
+        expect(stored).toHaveLength(3);
+        expect(stored).toEqual(expect.arrayContaining([first.id, (twins[2] as AuditEvent).id]));
+        expect(twins.slice(0, 2).filter((twin) => stored.includes(twin.id))).toHaveLength(1);
+        expect(await queryAll(store, { tenantId: otherTenant })).toHaveLength(1);
+      });
+
       it('keeps the first version of an event when a different one arrives with the same id', async () => {
         const first = makeEvent({ message: 'first' });
         await store.append([first]);

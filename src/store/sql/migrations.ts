@@ -70,6 +70,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 2,
+    name: 'create audit_idempotency_keys',
+    // A partitioned table cannot hold a unique index without the partition key, so the idempotency keys
+    // (unique per tenant, like the MongoDB store's index) live in a small table of their own.
+    up: ({ qualify }) => [
+      `CREATE TABLE ${qualify('audit_idempotency_keys')} (` +
+        'tenant_key text NOT NULL, idempotency_key text NOT NULL, event_id uuid NOT NULL, ' +
+        'recorded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_key, idempotency_key))',
+    ],
+  },
 ];
 
 /** Checks a list of migrations (unique, positive, integer versions) and returns it sorted by version. */

@@ -68,6 +68,7 @@ export class SqlAuditStore implements AuditStore {
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #now: () => Date;
   readonly #insertSql: string;
+  readonly #insertIdempotentSql: string;
   /** Months whose partition is known to exist, and creations under way. */
   readonly #months = new Map<MonthIndex, Promise<void> | true>();
   #closed = false;
@@ -87,6 +88,19 @@ export class SqlAuditStore implements AuditStore {
     const columns = INSERT_COLUMNS.map(([name]) => name).join(', ');
     this.#insertSql =
       `WITH inserted AS (INSERT INTO ${this.table} (${columns}) SELECT * FROM ${insertRowSource()} ` +
+      'ON CONFLICT (id, occurred_at) DO NOTHING RETURNING 1) SELECT count(*)::int AS inserted FROM inserted';
+    // Batches with idempotency keys: claim each (tenant, key) first; an event whose key was claimed
+    // before (a client retry with a new id) is counted as a duplicate. One statement, so atomic.
+    const keys = `${quoteIdent(this.schema)}.${quoteIdent('audit_idempotency_keys')}`;
+    this.#insertIdempotentSql =
+      `WITH batch AS MATERIALIZED (SELECT * FROM ${insertRowSource()} AS b(${columns})), ` +
+      `claimed AS (INSERT INTO ${keys} (tenant_key, idempotency_key, event_id) ` +
+      "SELECT DISTINCT ON (coalesce(tenant_id, ''), idempotency_key) coalesce(tenant_id, ''), idempotency_key, id " +
+      'FROM batch WHERE idempotency_key IS NOT NULL ' +
+      "ORDER BY coalesce(tenant_id, ''), idempotency_key, occurred_at, id " +
+      'ON CONFLICT DO NOTHING RETURNING event_id), ' +
+      `inserted AS (INSERT INTO ${this.table} (${columns}) SELECT * FROM batch ` +
+      'WHERE idempotency_key IS NULL OR id IN (SELECT event_id FROM claimed) ' +
       'ON CONFLICT (id, occurred_at) DO NOTHING RETURNING 1) SELECT count(*)::int AS inserted FROM inserted';
   }
 
@@ -186,8 +200,11 @@ export class SqlAuditStore implements AuditStore {
         }
         for (const month of missing) await this.#ensureMonth(month);
       }
+      const sql = events.some((e) => e.idempotencyKey !== undefined)
+        ? this.#insertIdempotentSql
+        : this.#insertSql;
       const insert = async (executor: SqlExecutor, params: unknown[]) => {
-        const result = await executor.query<{ inserted: number }>(this.#insertSql, params);
+        const result = await executor.query<{ inserted: number }>(sql, params);
         return Number(result.rows[0]?.inserted ?? 0);
       };
       const inserted =
