@@ -1,156 +1,271 @@
 /**
- * The Auditkit demo: a tiny notes service that audits what it does, on the embedded PGlite store.
- * `npm start` runs it; later modules grow it (HTTP middleware, GraphQL, admin UI).
+ * The Auditkit demo: a small invoicing API on Fastify, audited by Auditkit on the embedded PGlite store.
+ * `npm start` runs it, sends a few requests to itself so there is something to look at, and prints where
+ * to look. Try:
+ *
+ *   curl -s localhost:3000/login -H 'content-type: application/json' -d '{"username":"ada","password":"lovelace"}'
+ *   curl -s localhost:3000/api/invoices -H "authorization: Bearer <token from above>"
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createAuditor } from 'auditkit';
+import { auditPlugin, flushHttpAudit } from 'auditkit/fastify';
 import { pgliteStore } from 'auditkit/pglite';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { jwtVerify, SignJWT } from 'jose';
 
-const dataDir = fileURLToPath(new URL('./.data/', import.meta.url));
+const dataDir = process.env.DEMO_DATA_DIR
+  ? `${process.env.DEMO_DATA_DIR.replace(/\/$/, '')}/`
+  : fileURLToPath(new URL('./.data/', import.meta.url));
 const port = Number(process.env.PORT ?? 3000);
+const host = process.env.HOST ?? '127.0.0.1';
+const JWT_SECRET = process.env.DEMO_JWT_SECRET ?? 'demo-secret-change-me-demo-secret-change-me';
+const TENANT = 'org_demo';
+
+/** Demo users; a real app checks hashed passwords in its database. */
+const USERS: Record<string, { password: string; name: string; role: string }> = {
+  ada: { password: 'lovelace', name: 'Ada Lovelace', role: 'admin' },
+  grace: { password: 'hopper', name: 'Grace Hopper', role: 'accountant' },
+};
+
+interface Invoice {
+  id: string;
+  customer: string;
+  total: number;
+  status: 'draft' | 'sent' | 'paid';
+  iban?: string;
+}
+const invoices = new Map<string, Invoice>([
+  ['INV-1001', { id: 'INV-1001', customer: 'Analytical Engines Ltd', total: 1200, status: 'sent' }],
+]);
 
 const audit = createAuditor({
   store: pgliteStore({ dataDir: `${dataDir}audit` }),
   spool: { dir: `${dataDir}spool` },
+  tenantId: TENANT,
+  // Masked everywhere (bodies, changes, metadata), on top of passwords, tokens, cookies...
+  redact: { keys: ['iban'] },
+  integrity: { intervalMs: 2000, checkpointEvery: 50 },
+  retention: { categories: { access: 90 } },
   onError: (error) => console.error(`[audit] ${error.code}: ${error.message}`),
 });
 await audit.migrate();
-await seed();
 
-const notes = new Map<string, { id: string; text: string; owner: string }>();
-
-const server = createServer((req, res) => {
-  const requestId = String(req.headers['x-request-id'] ?? randomUUID());
-  const user = typeof req.headers['x-user'] === 'string' ? req.headers['x-user'] : undefined;
-  res.setHeader('x-request-id', requestId);
-  audit
-    .runWithContext(
-      {
-        actor: user ? { type: 'user', id: user } : undefined,
-        tenantId: 'org_demo',
-        requestId,
-        ip: req.socket.remoteAddress,
-        userAgent: req.headers['user-agent'],
-        request: { method: req.method, path: req.url },
-      },
-      () => route(req, res),
-    )
-    .catch((error: unknown) => {
-      res.statusCode = 500;
-      res.end(String(error));
+const app = Fastify({ logger: false, bodyLimit: 5 * 1024 * 1024 });
+// Uploads arrive as a stream the handler only measures: Auditkit summarises them (type, size).
+for (const type of ['multipart/form-data', 'application/octet-stream']) {
+  app.addContentTypeParser(type, (_request, payload, done) => {
+    let bytes = 0;
+    payload.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
     });
+    payload.on('end', () => done(null, { bytes }));
+    payload.on('error', done);
+  });
+}
+
+await app.register(auditPlugin, {
+  audit,
+  logResponseBody: true,
+  jwt: { secret: JWT_SECRET, tenantClaim: 'org_id' },
+  loginPaths: ['/login'],
+  logoutPaths: ['/logout'],
+  // Uploads are summarised anyway; the landing page's HTML is not worth storing.
+  skipBodyFor: ['/api/uploads', /^\/$/],
+  excludePaths: ['/favicon.ico', '/health'],
+  accessLog: { dir: `${dataDir}access-log` },
 });
 
-async function route(req: IncomingMessage, res: ServerResponse) {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  if (req.method === 'POST' && url.pathname === '/notes') {
-    const text = await readBody(req);
-    const note = {
-      id: randomUUID(),
-      text,
-      owner: audit.context()?.actor ? String(req.headers['x-user']) : 'anonymous',
+app.get('/health', async () => ({ ok: true }));
+
+app.post('/login', async (request, reply) => {
+  const { username, password } = (request.body ?? {}) as { username?: string; password?: string };
+  const user = username ? USERS[username] : undefined;
+  if (!user || user.password !== password) {
+    request.audit?.reason(user ? 'bad_password' : 'unknown_user');
+    return reply.code(401).send({ error: 'invalid credentials' });
+  }
+  request.audit?.actor({ type: 'user', id: username as string, label: user.name });
+  const token = await new SignJWT({ name: user.name, role: user.role, org_id: TENANT })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(username as string)
+    .setIssuedAt()
+    .setExpirationTime('8h')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+  return { token, tokenType: 'Bearer' };
+});
+
+app.post('/logout', async () => ({ ok: true }));
+
+/** Routes under /api need a valid bearer token (Auditkit also verifies it, to name the actor). */
+const requireUser = async (request: FastifyRequest, reply: FastifyReply) => {
+  const token = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+  try {
+    if (!token) throw new Error('no token');
+    await jwtVerify(token, new TextEncoder().encode(JWT_SECRET), { algorithms: ['HS256'] });
+  } catch {
+    return reply.code(401).send({ error: 'log in first: POST /login' });
+  }
+};
+
+app.register(async (api) => {
+  api.addHook('preHandler', requireUser);
+
+  api.get('/api/invoices', async () => [...invoices.values()]);
+
+  api.get('/api/invoices/:id', async (request, reply) => {
+    const invoice = invoices.get((request.params as { id: string }).id);
+    return invoice ?? reply.code(404).send({ error: 'no such invoice' });
+  });
+
+  api.post('/api/invoices', async (request, reply) => {
+    const body = request.body as Partial<Invoice>;
+    if (!body?.customer || typeof body.total !== 'number') {
+      return reply.code(422).send({ error: 'customer and a numeric total are required' });
+    }
+    const invoice: Invoice = {
+      id: `INV-${1000 + invoices.size + 1}`,
+      customer: body.customer,
+      total: body.total,
+      status: 'draft',
+      ...(body.iban ? { iban: body.iban } : {}),
     };
-    notes.set(note.id, note);
+    invoices.set(invoice.id, invoice);
     await audit.record({
       category: 'change',
-      action: 'note.created',
-      target: { type: 'note', id: note.id },
-      changes: note,
+      action: 'record.created',
+      target: { type: 'invoice', id: invoice.id, label: invoice.customer },
+      changes: Object.fromEntries(Object.entries(invoice).map(([k, v]) => [k, [null, v]])),
     });
-    return send(res, 201, 'application/json', JSON.stringify(note));
-  }
-  if (url.pathname === '/events.json') {
-    const page = await audit.query({ limit: 50, cursor: url.searchParams.get('cursor') ?? undefined });
-    return send(res, 200, 'application/json', JSON.stringify(page, null, 2));
-  }
-  if (url.pathname === '/') {
-    await audit.flush();
-    const { events } = await audit.query({ limit: 50 });
-    const rows = events
-      .map(
-        (e) =>
-          `<tr><td>${esc(e.occurredAt.toISOString())}</td><td>${esc(e.category)}</td><td>${esc(e.action)}</td><td>${esc(e.outcome)}</td><td>${esc(`${e.actor.type}:${e.actor.id ?? ''}`)}</td><td>${esc(e.target ? `${e.target.type}:${e.target.id ?? ''}` : '')}</td></tr>`,
-      )
-      .join('');
-    return send(
-      res,
-      200,
-      'text/html; charset=utf-8',
-      `<!doctype html><title>Auditkit demo</title><h1>Latest audit events</h1><p>POST /notes with an <code>x-user</code> header to record more; <a href="/events.json">JSON</a>.</p><table border="1" cellpadding="4"><tr><th>time</th><th>category</th><th>action</th><th>outcome</th><th>actor</th><th>target</th></tr>${rows}</table>`,
-    );
-  }
-  await audit.record({
-    category: 'error',
-    action: 'http.not_found',
-    outcome: 'failure',
-    reason: 'not_found',
-    target: { type: 'route', id: url.pathname },
+    return reply.code(201).send(invoice);
   });
-  return send(res, 404, 'text/plain', 'not found');
-}
 
-async function seed() {
-  const { events } = await audit.query({ limit: 1 });
-  if (events.length > 0) return;
-  await audit.as({ type: 'service', id: 'demo-seed', label: 'Demo seeding' }, async () => {
-    await audit.record({
-      category: 'auth',
-      action: 'user.login',
-      actor: { type: 'user', id: 'ada', label: 'Ada Lovelace', ip: '203.0.113.7' },
-      tenantId: 'org_demo',
-    });
-    await audit.record({
-      category: 'auth',
-      action: 'user.login',
-      outcome: 'failure',
-      reason: 'bad_password',
-      actor: { type: 'anonymous', label: 'grace@example.com' },
-      tenantId: 'org_demo',
-    });
+  api.patch('/api/invoices/:id', async (request, reply) => {
+    const invoice = invoices.get((request.params as { id: string }).id);
+    if (!invoice) return reply.code(404).send({ error: 'no such invoice' });
+    const patch = request.body as Partial<Invoice>;
+    const changes: Record<string, [unknown, unknown]> = {};
+    for (const key of ['customer', 'total', 'status'] as const) {
+      if (patch?.[key] !== undefined && patch[key] !== invoice[key]) {
+        changes[key] = [invoice[key], patch[key]];
+        Object.assign(invoice, { [key]: patch[key] });
+      }
+    }
     await audit.record({
       category: 'change',
-      action: 'invoice.updated',
-      tenantId: 'org_demo',
-      target: { type: 'invoice', id: 'INV-1001' },
-      changes: { status: ['draft', 'sent'], total: [100, 120] },
+      action: 'record.updated',
+      target: { type: 'invoice', id: invoice.id, label: invoice.customer },
+      changes,
     });
-    await audit.record({
-      category: 'custom',
-      action: 'report.exported',
-      tenantId: 'org_demo',
-      target: { type: 'report', id: '42' },
-      metadata: { format: 'csv', apiKey: 'this-is-masked' },
-    });
+    return invoice;
   });
+
+  api.delete('/api/invoices/:id', async (request, reply) => {
+    const invoice = invoices.get((request.params as { id: string }).id);
+    if (!invoice) return reply.code(404).send({ error: 'no such invoice' });
+    invoices.delete(invoice.id);
+    await audit.record({
+      category: 'change',
+      action: 'record.deleted',
+      target: { type: 'invoice', id: invoice.id, label: invoice.customer },
+      changes: Object.fromEntries(Object.entries(invoice).map(([k, v]) => [k, [v, null]])),
+    });
+    return reply.code(204).send();
+  });
+
+  api.post('/api/uploads', async (request, reply) => {
+    request.audit?.extra({ upload: request.body });
+    return reply.code(201).send({ id: randomUUID(), ...(request.body as object) });
+  });
+
+  api.get('/api/reports/boom', async () => {
+    throw new Error('Report generator crashed: division by zero in quarter 3');
+  });
+});
+
+app.get('/', async (_request, reply) => {
+  await flushHttpAudit(audit);
   await audit.flush();
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8').slice(0, 10_000)));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, type: string, body: string) {
-  res.writeHead(status, { 'content-type': type });
-  res.end(body);
-}
+  const { events } = await audit.query({ limit: 30 });
+  const rows = events
+    .map(
+      (e) =>
+        `<tr><td>${esc(e.occurredAt.toISOString())}</td><td>${esc(e.category)}</td><td>${esc(e.action)}</td>` +
+        `<td>${esc(e.outcome)}</td><td>${esc(e.actor.label ?? e.actor.id ?? e.actor.type)}</td>` +
+        `<td>${esc(e.request ? `${e.request.method ?? ''} ${e.request.path ?? ''} ${e.request.status ?? ''}` : '')}</td>` +
+        `<td>${esc(e.target ? `${e.target.type}:${e.target.id ?? ''}` : '')}</td></tr>`,
+    )
+    .join('');
+  return reply
+    .type('text/html; charset=utf-8')
+    .send(
+      '<!doctype html><meta charset="utf-8"><title>Auditkit demo</title>' +
+        '<style>body{font:14px system-ui;margin:2rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style>' +
+        '<h1>Auditkit demo</h1><p>An invoicing API on Fastify, audited by Auditkit into PGlite. ' +
+        'Log in with <code>POST /login {"username":"ada","password":"lovelace"}</code>, then call ' +
+        '<code>/api/invoices</code> with the bearer token. Every request below became an audit event.</p>' +
+        `<h2>Latest events</h2><table><tr><th>time</th><th>category</th><th>action</th><th>outcome</th><th>actor</th><th>request</th><th>target</th></tr>${rows}</table>`,
+    );
+});
 
 function esc(value: string) {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-server.listen(port, () =>
-  console.log(`Auditkit demo on http://localhost:${port} (audit data in ${dataDir})`),
-);
+/** A first run sends itself a few requests, so the audit log has something to show. */
+async function exerciseOnce(base: string) {
+  const { events } = await audit.query({ limit: 1, category: 'access' });
+  if (events.length > 0) return;
+  const json = (body: unknown, token?: string) => ({
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'auditkit-demo-tour',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  await fetch(`${base}/login`, { method: 'POST', ...json({ username: 'ada', password: 'wrong' }) });
+  const login = await fetch(`${base}/login`, {
+    method: 'POST',
+    ...json({ username: 'ada', password: 'lovelace' }),
+  });
+  const { token } = (await login.json()) as { token: string };
+  const auth = { authorization: `Bearer ${token}` };
+  const created = await fetch(`${base}/api/invoices`, {
+    method: 'POST',
+    ...json({ customer: 'Difference Engines plc', total: 990, iban: 'GB82WEST12345698765432' }, token),
+  });
+  const invoice = (await created.json()) as Invoice;
+  await fetch(`${base}/api/invoices/${invoice.id}`, {
+    method: 'PATCH',
+    ...json({ status: 'sent', total: 1090 }, token),
+  });
+  await fetch(`${base}/api/invoices`, { headers: auth });
+  await fetch(`${base}/api/uploads`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/octet-stream' },
+    body: new Uint8Array(64 * 1024),
+  });
+  await fetch(`${base}/api/reports/boom`, { headers: auth });
+  await fetch(`${base}/api/invoices`); // no token: 401
+  await fetch(`${base}/api/invoices/INV-1001`, { method: 'DELETE', headers: auth });
+  await fetch(`${base}/logout`, { method: 'POST', headers: auth });
+  await flushHttpAudit(audit);
+  await audit.flush();
+}
+
+await app.listen({ port, host });
+const address = app.server.address();
+const listening = typeof address === 'object' && address ? address.port : port;
+const base = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${listening}`;
+await exerciseOnce(base);
+console.log(`Auditkit demo on ${base} (audit data in ${dataDir})`);
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    server.close();
-    void audit.close().then(() => process.exit(0));
+    void app
+      .close()
+      .then(() => audit.close())
+      .then(() => process.exit(0));
   });
 }
