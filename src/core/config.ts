@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { IntegrityOptions } from '../integrity/auditor-integrity.js';
 import { type RetentionPolicy, retentionPolicySchema } from '../retention/policy.js';
 import type { AuditStore } from '../store/store.js';
-import { AuditkitError } from './errors.js';
+import { parseBoolean, parseWithEnvironment } from './environment.js';
+import type { AuditkitError } from './errors.js';
 import type { Redactor } from './redact.js';
 
 /** A pino-compatible logger: Auditkit never prints, it reports here (and to `onError`). */
@@ -129,12 +130,6 @@ export const ENVIRONMENT_OVERRIDES = {
   AUDITKIT_SEAL_INTERVAL_MS: { path: ['integrity', 'intervalMs'], parse: Number },
 } as const;
 
-function parseBoolean(value: string): boolean | string {
-  if (/^(1|true|yes|on)$/i.test(value)) return true;
-  if (/^(0|false|no|off)$/i.test(value)) return false;
-  return value; // left for zod to reject with a clear message
-}
-
 /**
  * Validates auditor options and applies `AUDITKIT_*` overrides from `env`.
  * Unknown keys and bad values throw `invalid_config` naming each problem.
@@ -143,36 +138,11 @@ export function resolveAuditorOptions(
   options: AuditorOptions = {},
   env: Record<string, string | undefined> = process.env,
 ): ResolvedAuditorOptions {
-  const merged: Record<string, unknown> = { ...options };
-  const fromEnv: string[] = [];
-  for (const [name, { path, parse }] of Object.entries(ENVIRONMENT_OVERRIDES)) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    fromEnv.push(name);
-    setPath(merged, path, parse(raw));
-  }
-  const result = auditorOptionsSchema.safeParse(merged);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const path = issue.path.map(String).join('.') || '(options)';
-      const envName = Object.entries(ENVIRONMENT_OVERRIDES).find(
-        ([name, o]) => fromEnv.includes(name) && o.path.join('.') === path,
-      )?.[0];
-      return `${path}${envName ? ` (from ${envName})` : ''}: ${issue.message}`;
-    });
-    throw new AuditkitError('invalid_config', `Invalid Auditkit configuration:\n  ${problems.join('\n  ')}`, {
-      details: { problems },
-    });
-  }
-  return result.data;
-}
-
-function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  let node = target;
-  for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    node[key] = typeof next === 'object' && next !== null && !Array.isArray(next) ? { ...next } : {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[path[path.length - 1] as string] = value;
+  return parseWithEnvironment(
+    auditorOptionsSchema,
+    options,
+    ENVIRONMENT_OVERRIDES,
+    env,
+    'Invalid Auditkit configuration',
+  );
 }

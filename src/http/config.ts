@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ActorLike } from '../core/context.js';
-import { AuditkitError } from '../core/errors.js';
+import { parseBoolean, parseWithEnvironment } from '../core/environment.js';
 import type { Notifier } from '../notify/notifier.js';
 
 /** Static files nobody wants in an audit trail. Requests for them produce no access event by default. */
@@ -258,11 +258,7 @@ const json = (v: string): unknown => {
     return v; // left for zod to reject, naming the variable
   }
 };
-const bool = (value: string): boolean | string => {
-  if (/^(1|true|yes|on)$/i.test(value)) return true;
-  if (/^(0|false|no|off)$/i.test(value)) return false;
-  return value;
-};
+const bool = parseBoolean;
 const num = (v: string) => (v.trim() === '' || Number.isNaN(Number(v)) ? v : Number(v));
 const trustProxy = (v: string): unknown => {
   const b = bool(v);
@@ -319,39 +315,17 @@ export function resolveHttpAuditOptions<Req>(
   options: HttpAuditOptions<Req> = {},
   env: Record<string, string | undefined> = process.env,
 ): ResolvedHttpAuditOptions {
-  const merged: Record<string, unknown> = { ...options };
-  const fromEnv = new Map<string, string>();
-  for (const [name, { path, parse }] of Object.entries(HTTP_ENVIRONMENT_OVERRIDES)) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    // A nested override (jwt.*, notify.*, accessLog.*) only makes sense when its parent exists or is made here.
-    if (path.length > 1 && path[0] === 'notify' && merged.notify === undefined) continue;
-    if (path.length > 1 && path[0] === 'accessLog' && !merged.accessLog) continue;
-    fromEnv.set(path.join('.'), name);
-    setPath(merged, path, parse(raw));
-  }
-  const result = httpAuditOptionsSchema.safeParse(merged);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const path = issue.path.map(String).join('.') || '(options)';
-      const envName = [...fromEnv].find(([p]) => path === p || path.startsWith(`${p}.`))?.[1];
-      return `${path}${envName ? ` (from ${envName})` : ''}: ${issue.message}`;
-    });
-    throw new AuditkitError('invalid_config', `Invalid HTTP audit options:\n  ${problems.join('\n  ')}`, {
-      details: { problems },
-    });
-  }
-  return result.data;
-}
-
-function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  let node = target;
-  for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    node[key] = typeof next === 'object' && next !== null && !Array.isArray(next) ? { ...next } : {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[path[path.length - 1] as string] = value;
+  return parseWithEnvironment(
+    httpAuditOptionsSchema,
+    options,
+    HTTP_ENVIRONMENT_OVERRIDES,
+    env,
+    'Invalid HTTP audit options',
+    // A nested override (notify.*, accessLog.*) only makes sense when its parent exists or is made here.
+    ({ path }, merged) =>
+      !(path.length > 1 && path[0] === 'notify' && merged.notify === undefined) &&
+      !(path.length > 1 && path[0] === 'accessLog' && !merged.accessLog),
+  );
 }
 
 /** Compile-time check that the documented options interface and the schema accept the same shapes. */
