@@ -11,7 +11,7 @@ import {
   type ActorSource,
   type AuditContext,
   type AuditContextInput,
-  resolveActor,
+  normaliseActor,
   runWithContext,
   tryGetContext,
 } from './context.js';
@@ -27,6 +27,7 @@ import {
 } from './event.js';
 import { newEventId } from './ids.js';
 import { createRedactor, type Redactor } from './redact.js';
+import { RECORD_TRUSTED, type TrustedRecord } from './trusted-record.js';
 
 /**
  * The object apps hold: records events, carries context, reads them back; on SQL stores it also seals,
@@ -115,11 +116,11 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
           raiseOnError: config.raiseOnError,
         });
 
-  const buildEvent = async (
+  const buildEvent = (
     input: ParsedAuditEventInput,
     context: AuditContext | undefined,
-  ): Promise<AuditEvent> => {
-    const actor = await eventActor(input.actor, context, reportError);
+    actor: Actor,
+  ): AuditEvent => {
     const correlation = withoutEmpty({
       requestId: context?.requestId,
       traceId: context?.traceId,
@@ -167,17 +168,46 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
         details: { fields },
       });
     }
-    const context = tryGetContext();
-    return (async () => {
-      const event = redactor.redactEvent(await buildEvent(parsed.data, context));
-      try {
-        await writer.write(event);
-      } catch (error) {
+    return accept(parsed.data);
+  };
+
+  /**
+   * Builds, redacts and queues a validated input. Synchronous up to the hand-over to the writer unless
+   * the actor is asynchronous: every promise costs (AsyncLocalStorage hooks run for each one on Node 20).
+   */
+  const accept = (input: ParsedAuditEventInput): Promise<AuditEvent> => {
+    try {
+      const context = tryGetContext();
+      const actor = eventActor(input.actor, context, reportError);
+      return actor instanceof Promise
+        ? actor.then((resolved) => commit(buildEvent(input, context, resolved)))
+        : commit(buildEvent(input, context, actor));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  const commit = (built: AuditEvent): Promise<AuditEvent> => {
+    const event = redactor.redactEvent(built);
+    let written: Promise<void>;
+    try {
+      written = writer.write(event);
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    return written.then(
+      () => event,
+      (error: unknown) => {
         if (config.raiseOnError) throw toAuditkitError(error, 'write_failed', 'Audit write failed');
         reportError(error);
-      }
-      return event;
-    })();
+        return event;
+      },
+    );
+  };
+  // Adapters' events are valid by construction: they skip validation, never redaction (trusted-record.ts).
+  const recordTrusted: TrustedRecord = (input) => {
+    if (closed)
+      throw new AuditkitError('closed', 'This auditor is closed; create a new one to record more events.');
+    return accept(input);
   };
 
   const integrity = createAuditorIntegrity(
@@ -187,7 +217,7 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
   );
   integrity.start();
 
-  return {
+  const auditor: Auditor = {
     record,
     runWithContext: (context, fn) => runWithContext(context, fn),
     setActor(actor) {
@@ -231,23 +261,47 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
     options: config,
     reportError,
   };
+  Object.defineProperty(auditor, RECORD_TRUSTED, { value: recordTrusted });
+  return auditor;
 }
 
-/** The explicit actor, else the context's (resolved now), else anonymous in a context or system outside one. */
-async function eventActor(
+/**
+ * The explicit actor, else the context's (resolved now), else anonymous in a context or system outside one.
+ * Synchronous when the context's actor source is (a value, or a function returning one).
+ */
+function eventActor(
   explicit: Actor | undefined,
   context: AuditContext | undefined,
   reportError: (error: unknown, code?: string) => void,
-): Promise<Actor> {
-  let actor = explicit;
-  if (!actor && context?.actor !== undefined) {
-    try {
-      actor = await resolveActor(context.actor);
-    } catch (error) {
-      reportError(error, 'actor_resolution_failed');
-    }
+): Actor | Promise<Actor> {
+  if (explicit || context?.actor === undefined) return withClient(explicit, context);
+  const failed = (error: unknown) => {
+    reportError(error, 'actor_resolution_failed');
+    return withClient(undefined, context);
+  };
+  let value: unknown;
+  try {
+    const source = context.actor;
+    value = typeof source === 'function' ? source() : source;
+  } catch (error) {
+    return failed(error);
   }
-  actor ??= { type: context ? 'anonymous' : 'system' };
+  if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') {
+    return Promise.resolve(value as PromiseLike<ActorLike | null | undefined>).then(
+      (resolved) => withClient(normaliseActor(resolved), context),
+      failed,
+    );
+  }
+  try {
+    return withClient(normaliseActor(value as ActorLike | null | undefined), context);
+  } catch (error) {
+    return failed(error);
+  }
+}
+
+/** Defaults the actor and adds the context's client details (ip, user agent, session). */
+function withClient(found: Actor | undefined, context: AuditContext | undefined): Actor {
+  let actor = found ?? { type: context ? 'anonymous' : 'system' };
   if (context) {
     actor = { ...actor };
     if (context.ip !== undefined) actor.ip ??= context.ip;
@@ -261,8 +315,9 @@ async function eventActor(
 function withoutEmpty<T extends Record<string, unknown>>(value: T): T | undefined {
   const out: Record<string, unknown> = {};
   let kept = 0;
-  for (const [key, v] of Object.entries(value)) {
-    if (v === undefined) continue;
+  for (const key in value) {
+    const v = value[key];
+    if (v === undefined || !Object.hasOwn(value, key)) continue;
     out[key] = v;
     kept += 1;
   }

@@ -117,7 +117,10 @@ export async function resolveActor(source: ActorSource): Promise<Actor | undefin
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   const out: Partial<T> = {};
-  for (const [key, v] of Object.entries(value))
-    if (v !== undefined) (out as Record<string, unknown>)[key] = v;
+  // for-in without the entries array: this runs for every request an HTTP adapter sees.
+  for (const key in value) {
+    const v = value[key];
+    if (v !== undefined && Object.hasOwn(value, key)) (out as Record<string, unknown>)[key] = v;
+  }
   return out;
 }

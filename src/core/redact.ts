@@ -159,7 +159,9 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
       if (object instanceof Map) return clean(Object.fromEntries(object), depth, seen);
       if (object instanceof Set) return clean([...object], depth, seen);
       if (Array.isArray(object)) {
-        const kept = object.slice(0, maxArrayLength).map((item) => clean(item, depth + 1, seen));
+        const n = Math.min(object.length, maxArrayLength);
+        const kept: unknown[] = new Array(n);
+        for (let i = 0; i < n; i++) kept[i] = clean(object[i], depth + 1, seen);
         if (object.length > maxArrayLength) kept.push(`…[${object.length - maxArrayLength} more items]`);
         return kept;
       }
@@ -174,7 +176,9 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   const cleanObject = (object: Record<string, unknown>, depth: number, seen: WeakSet<object>) => {
     const out: Record<string, unknown> = {};
     const entries = Object.keys(object);
-    for (const key of entries.slice(0, maxKeys)) {
+    const n = Math.min(entries.length, maxKeys);
+    for (let i = 0; i < n; i++) {
+      const key = entries[i] as string;
       const raw = object[key];
       if (raw === undefined || typeof raw === 'function') continue;
       const cleaned = isSensitiveKey(key) ? REDACTED : clean(raw, depth + 1, seen);
@@ -185,14 +189,14 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   };
 
   /** Changes keep their `[before, after]` shape when masked, so a diff still shows that the field changed. */
-  const cleanChanges = (changes: Record<string, unknown>): Record<string, unknown> => {
+  const cleanChanges = (changes: Record<string, unknown>, seen: WeakSet<object>): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
     for (const [field, change] of Object.entries(changes)) {
       const value = isSensitiveKey(field)
         ? Array.isArray(change) && change.length === 2
           ? [REDACTED, REDACTED]
           : REDACTED
-        : clean(change, 1, new WeakSet());
+        : clean(change, 1, seen);
       setOwn(out, cleanString(field), value);
     }
     return out;
@@ -202,15 +206,18 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     redactValue: (value) => clean(value, 0, new WeakSet()),
     redactEvent(event) {
       const out: Record<string, unknown> = {};
-      for (const [field, value] of Object.entries(event)) {
+      // One cycle guard for the whole event: `clean` removes each object again once it is done with it.
+      const seen = new WeakSet<object>();
+      for (const field of Object.keys(event)) {
+        const value = (event as Record<string, unknown>)[field];
         if (value === undefined) continue;
         if (STRUCTURAL_FIELDS.has(field))
           out[field] = typeof value === 'string' ? toStorableString(value) : value;
-        else if (field === 'changes') out[field] = cleanChanges(value as Record<string, unknown>);
+        else if (field === 'changes') out[field] = cleanChanges(value as Record<string, unknown>, seen);
         else if (field === 'actor' || field === 'target' || field === 'correlation') {
           // Identity fields are never masked (an actor id is not a secret), only made storable and cut.
           out[field] = cleanIdentity(value as Record<string, unknown>);
-        } else out[field] = clean(value, 0, new WeakSet());
+        } else out[field] = clean(value, 0, seen);
       }
       return out as AuditEvent;
     },

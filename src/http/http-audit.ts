@@ -9,8 +9,16 @@ import {
   tryGetContext,
 } from '../core/context.js';
 import { AuditkitError, toAuditkitError } from '../core/errors.js';
-import type { Actor, AuditEventInput, Outcome, RequestInfo } from '../core/event.js';
+import type {
+  Actor,
+  AuditEvent,
+  AuditEventInput,
+  Outcome,
+  ParsedAuditEventInput,
+  RequestInfo,
+} from '../core/event.js';
 import { newEventId } from '../core/ids.js';
+import { type TrustedRecord, trustedRecorder } from '../core/trusted-record.js';
 import { createNotificationDispatcher, type NotificationDispatcher } from '../notify/dispatcher.js';
 import type { NoticeEvent, NotificationResult } from '../notify/notifier.js';
 import { type AccessLogFile, createAccessLogFile } from './access-log-file.js';
@@ -133,6 +141,8 @@ export function createHttpAudit<Req>(
 /** Everything compiled once per adapter instance and shared by its requests. */
 interface Shared {
   audit: Auditor;
+  /** The auditor's record path without input validation: events built here are valid by construction. */
+  record: TrustedRecord;
   config: ResolvedHttpAuditOptions;
   limit: number;
   excluded: PathMatcher;
@@ -169,6 +179,7 @@ function buildShared(audit: Auditor, config: ResolvedHttpAuditOptions): Shared {
   }
   return {
     audit,
+    record: trustedRecorder(audit),
     config,
     limit: config.saveFullBody ? Number.POSITIVE_INFINITY : config.maxBodyLength,
     excluded: compilePathMatcher(config.excludePaths),
@@ -275,7 +286,9 @@ export class HttpRequestCapture implements RequestAudit {
     this.explicitActor = actor;
   }
 
-  tenant(tenantId: string | null): void {
+  tenant(value: string | null): void {
+    // Events built here skip input validation (trusted-record.ts), so a JavaScript caller's number is made text.
+    const tenantId = value === null || typeof value === 'string' ? value : String(value);
     this.input.tenantId = tenantId;
     if (this.context) this.context.tenantId = tenantId;
   }
@@ -369,8 +382,17 @@ export class HttpRequestCapture implements RequestAudit {
     return this.jwtVerdict;
   }
 
-  /** The default actor chain: `req.audit.actor(...)`, the `actor` callable, a verified JWT, the framework user. */
-  private async resolveDefaultActor(): Promise<ActorLike | null | undefined> {
+  /**
+   * The default actor chain: `req.audit.actor(...)`, the `actor` callable, a verified JWT, the framework
+   * user. Synchronous when neither the callable nor a JWT has to be asked (no promise on the hot path).
+   */
+  private resolveDefaultActor(): ActorLike | null | undefined | Promise<ActorLike | null | undefined> {
+    if (this.explicitActor !== undefined) return this.explicitActor;
+    if (this.shared.config.actor || this.shared.verifyJwt) return this.resolveActorAsync();
+    return actorFromUser(this.binding.user());
+  }
+
+  private async resolveActorAsync(): Promise<ActorLike | null | undefined> {
     if (this.explicitActor !== undefined) return this.explicitActor;
     const { config } = this.shared;
     if (config.actor) {
@@ -684,14 +706,25 @@ export class HttpRequestCapture implements RequestAudit {
   }
 
   /** Hands one event to the auditor; the access event also goes to the access-log file. Never rejects. */
-  private async record(input: AuditEventInput, accessLog = false): Promise<void> {
+  private record(input: AuditEventInput, accessLog = false): Promise<void> {
     const { audit, accessLog: sink } = this.shared;
+    const failed = (error: unknown) => audit.reportError(error);
+    let recorded: Promise<AuditEvent>;
     try {
-      const event = await audit.record(input);
-      if (accessLog && sink) sink.write(event);
+      recorded = this.shared.record(input as ParsedAuditEventInput);
     } catch (error) {
-      audit.reportError(error);
+      failed(error);
+      return Promise.resolve();
     }
+    return recorded.then((event) => {
+      if (accessLog && sink) {
+        try {
+          sink.write(event);
+        } catch (error) {
+          failed(error);
+        }
+      }
+    }, failed);
   }
 }
 

@@ -30,6 +30,24 @@ describe('createFieldMasker', () => {
     });
     expect(input.user.iban).toBe('DE00');
   });
+
+  it('copies only the branches where something was masked (the rest is shared, nothing is modified)', () => {
+    const untouched = { a: { b: [1, { c: 'x' }] } };
+    expect(masker.maskValue(untouched)).toBe(untouched);
+    const input = { keep: { name: 'Ada' }, pay: { iban: 'DE00', bank: 'X' } };
+    const masked = masker.maskValue(input) as typeof input;
+    expect(masked).toEqual({ keep: { name: 'Ada' }, pay: { iban: REDACTED, bank: 'X' } });
+    expect(masked.keep).toBe(input.keep);
+    expect(input.pay.iban).toBe('DE00');
+  });
+
+  it('keeps a __proto__ key a plain key when the object around it is copied', () => {
+    const input = JSON.parse('{"__proto__":{"polluted":true},"iban":"DE00"}') as Record<string, unknown>;
+    const masked = masker.maskValue(input) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(masked)).toBe(Object.prototype);
+    expect(Object.hasOwn(masked, '__proto__')).toBe(true);
+    expect(masked.iban).toBe(REDACTED);
+  });
 });
 
 describe('maskJsonText', () => {

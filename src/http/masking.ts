@@ -4,8 +4,9 @@ import { REDACTED, type Redactor } from '../core/redact.js';
 export interface FieldMasker {
   isSensitive(key: string): boolean;
   /**
-   * A copy of a parsed body, query or header object with the extra sensitive keys (and the defaults)
-   * masked at any depth. Without extra keys it returns the value itself: the redactor masks defaults.
+   * The value with the extra sensitive keys (and the defaults) masked at any depth, copied where
+   * something was masked (never modified in place). Without extra keys it returns the value itself:
+   * the redactor masks defaults.
    */
   maskValue(value: unknown): unknown;
   /** Masks the values of sensitive keys in JSON text, even when it is invalid or cut short. */
@@ -35,24 +36,39 @@ export function createFieldMasker(redactor: Redactor, extraFragments: readonly s
     return verdict;
   };
 
+  /**
+   * Copy-on-write: an object or array is copied only when something at or below it is masked, so a body
+   * without extra sensitive keys costs one walk and no allocation (the redactor copies the event anyway).
+   */
   const maskValue = (value: unknown, depth = 0): unknown => {
     if (typeof value !== 'object' || value === null) return value;
     if (depth >= MAX_DEPTH) return '[MaxDepth]';
-    if (Array.isArray(value)) return value.map((item) => maskValue(item, depth + 1));
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) {
+    if (Array.isArray(value)) {
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        const masked = maskValue(item, depth + 1);
+        if (masked !== item && copy === undefined) copy = value.slice(0, i);
+        if (copy !== undefined) copy.push(masked);
+      }
+      return copy ?? value;
+    }
+    const keys = Object.keys(value);
+    let out: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
       const v = (value as Record<string, unknown>)[key];
       const masked = isSensitive(key) ? REDACTED : maskValue(v, depth + 1);
-      if (key === '__proto__') {
-        Object.defineProperty(out, key, {
-          value: masked,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      } else out[key] = masked;
+      if (masked !== v && out === undefined) {
+        out = {};
+        for (let j = 0; j < i; j++) {
+          const k = keys[j] as string;
+          setOwn(out, k, (value as Record<string, unknown>)[k]);
+        }
+      }
+      if (out !== undefined) setOwn(out, key, masked);
     }
-    return out;
+    return out ?? value;
   };
 
   return {
@@ -62,6 +78,13 @@ export function createFieldMasker(redactor: Redactor, extraFragments: readonly s
     maskValue: extras.length === 0 ? (v) => v : (v) => maskValue(v),
     maskJsonText: (t) => maskJsonText(t, isSensitive),
   };
+}
+
+/** Sets an own data property; `__proto__` stays a plain key instead of replacing the prototype. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 /**
