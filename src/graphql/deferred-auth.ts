@@ -39,12 +39,18 @@ const FLAG = 'auditkit.graphql.deferredAuth';
  *   catch (error) { return deferAuthError({}, error, 'invalid_token'); }
  * }
  */
-export function deferAuthError<T extends object>(target: T | undefined, error: unknown, reason?: string): T {
+export function deferAuthError<T extends object>(target: T, error: unknown, reason?: string): T;
+export function deferAuthError(target: undefined, error: unknown, reason?: string): void;
+export function deferAuthError<T extends object>(
+  target: T | undefined,
+  error: unknown,
+  reason?: string,
+): T | undefined {
   const deferred: DeferredAuthError = { error, reason };
   if (target === undefined) {
     const context = tryGetContext();
     if (context) (context.flags as Record<string, unknown>)[FLAG] = deferred;
-    return undefined as unknown as T;
+    return undefined;
   }
   Object.defineProperty(target, DEFERRED, {
     value: deferred,

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import express from 'express';
+import { GraphQLError } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Auditor } from '../core/auditor.js';
@@ -12,6 +13,7 @@ import {
   listen,
   testAuditor,
 } from '../http/testing/harness.js';
+import { deferAuthError } from './deferred-auth.js';
 import { useAuditLog } from './envelop-plugin.js';
 import type { GraphqlAuditOptions } from './operation-audit.js';
 import { gql, graphqlEvents, runGraphqlPluginContract } from './testing/graphql-contract.js';
@@ -73,6 +75,51 @@ describe('useAuditLog under the HTTP adapter (Yoga mounted in Express)', () => {
     expect(second.find((e) => e.action === 'graphql.query')?.outcome).toBe('failure');
     expect(second.find((e) => e.action === 'graphql.error')?.message).toBe('kaboom');
   });
+});
+
+describe('deferAuthError from an HTTP middleware', () => {
+  afterEach(closeTestAuditors);
+  afterAll(closeTestDatabase);
+
+  // The app's token check runs before GraphQL and keeps its verdict on the request or the audit context.
+  for (const where of ['request', 'audit context'] as const) {
+    it(`keeps the error on the ${where} until a protected field resolves`, async () => {
+      const audit = await testAuditor();
+      const app = express();
+      app.use(auditMiddleware(audit));
+      app.use((req, _res, next) => {
+        if (req.headers['x-token'] === 'expired') {
+          const error = new GraphQLError('Token expired', { extensions: { code: 'UNAUTHENTICATED' } });
+          if (where === 'request') deferAuthError(req, error, 'expired');
+          else deferAuthError(undefined, error, 'expired');
+        }
+        next();
+      });
+      const yoga = yogaFor(audit, {});
+      app.use(yoga.graphqlEndpoint, (req, res) => void yoga(req, res));
+      const server = createServer(app);
+      const url = await listen(server);
+      const expired = { 'x-token': 'expired' };
+      let denied: Awaited<ReturnType<typeof gql>>;
+      try {
+        expect(
+          (await gql(`${url}/graphql`, '{ __typename }', undefined, expired)).body.errors,
+        ).toBeUndefined();
+        denied = await gql(`${url}/graphql`, '{ posts { id } }', undefined, expired);
+      } finally {
+        await closeServer(server);
+      }
+      expect(denied.body.errors?.[0]).toMatchObject({ message: 'Token expired' });
+      const events = await graphqlEvents(audit);
+      expect(events.filter((e) => e.category === 'auth')).toEqual([
+        expect.objectContaining({
+          action: 'graphql.auth_denied',
+          reason: 'expired',
+          target: { type: 'graphql.field', id: 'Query.posts' },
+        }),
+      ]);
+    });
+  }
 });
 
 describe('useAuditLog options', () => {
