@@ -13,6 +13,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
 import { type BenchRow, printTable } from '../table.js';
@@ -37,7 +38,40 @@ interface Sample {
   /** Server CPU (user + system) per request served, µs, warm-up included; for the audited variants it
    * includes the background writes to PostgreSQL (batching, serialisation, the driver), not PostgreSQL itself. */
   cpuPerRequest: number;
+  /** CPU of every PostgreSQL process during the measured load, per request, µs (Linux /proc; 0 elsewhere). */
+  pgCpuPerRequest: number;
   auditErrors: string[];
+}
+
+/** Clock ticks (user + system) of every process named `postgres`, by pid, from /proc (Linux only). */
+function postgresTicks(): Map<number, number> {
+  const ticks = new Map<number, number>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return ticks;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+      const fields = stat.slice(close + 2).split(' ');
+      // After the name: state is field 3 of stat(5), utime 14 and stime 15.
+      ticks.set(Number(pid), Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks;
+}
+
+/** µs of PostgreSQL CPU between two snapshots (processes started meanwhile count from zero). */
+function postgresMicros(before: Map<number, number>, after: Map<number, number>): number {
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
+  return (ticks * 1_000_000) / 100; // USER_HZ is 100 on Linux
 }
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -59,13 +93,15 @@ async function runOnce(variant: string, pgUrl: string): Promise<Sample> {
     const child = fork(here('./load.ts'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.send({ url, durationSeconds, connections: CONNECTIONS });
     const [result] = (await once(child, 'message')) as [
-      Omit<Sample, 'written' | 'lost' | 'cpuPerRequest' | 'auditErrors'>,
+      Omit<Sample, 'written' | 'lost' | 'cpuPerRequest' | 'pgCpuPerRequest' | 'auditErrors'>,
     ];
     await once(child, 'exit');
     return result;
   };
   await load(1); // warm-up: JIT, connection pools, first partitions
+  const pgBefore = postgresTicks();
   const measured = await load(DURATION);
+  const pgMicros = postgresMicros(pgBefore, postgresTicks());
   server.send({ type: 'stop' });
   const stopped = await new Promise<{ written: number; lost: number; cpuPerRequest: number }>((resolve) => {
     const onMessage = (m: { type: string; written: number; lost: number; cpuPerRequest: number }) => {
@@ -82,6 +118,7 @@ async function runOnce(variant: string, pgUrl: string): Promise<Sample> {
     written: stopped.written,
     lost: stopped.lost,
     cpuPerRequest: stopped.cpuPerRequest,
+    pgCpuPerRequest: measured.requests > 0 ? pgMicros / measured.requests : 0,
     auditErrors,
   };
 }
@@ -107,7 +144,7 @@ export async function runHttpBench(): Promise<BenchRow[]> {
         const sample = await runOnce(variant, pgUrl);
         samples.get(variant)?.push(sample);
         console.error(
-          `round ${round} ${variant.padEnd(27)} ${Math.round(sample.rps)} req/s  p99 ${sample.p99} ms  cpu ${Math.round(sample.cpuPerRequest)} µs/req` +
+          `round ${round} ${variant.padEnd(27)} ${Math.round(sample.rps)} req/s  p99 ${sample.p99} ms  cpu ${Math.round(sample.cpuPerRequest)} µs/req  postgres ${Math.round(sample.pgCpuPerRequest)} µs/req` +
             (variant.endsWith('auditkit')
               ? `  events ${sample.written} for ${sample.requests + 0} measured requests, lost ${sample.lost}`
               : '') +
@@ -119,7 +156,7 @@ export async function runHttpBench(): Promise<BenchRow[]> {
   } finally {
     await pg?.destroy();
   }
-  const stat = (variant: string, key: 'rps' | 'p99' | 'cpuPerRequest') =>
+  const stat = (variant: string, key: 'rps' | 'p99' | 'cpuPerRequest' | 'pgCpuPerRequest') =>
     median((samples.get(variant) ?? []).map((s) => s[key]));
   const rows: BenchRow[] = [];
   const pinoRatio = samples.get('fastify-pino')?.length
@@ -150,6 +187,16 @@ export async function runHttpBench(): Promise<BenchRow[]> {
         target: 'ratio = baseline/variant',
         lowerIsBetter: true,
       });
+      if (variant.endsWith('auditkit') || framework.endsWith('realistic')) {
+        rows.push({
+          metric: `${name}: ${label} (PostgreSQL CPU µs/request)`,
+          auditkit: stat(variant, 'pgCpuPerRequest'),
+          baseline: stat(base, 'pgCpuPerRequest'),
+          baselineName: `${name}, no audit`,
+          target: 'what each request costs the database',
+          lowerIsBetter: true,
+        });
+      }
       rows.push({
         metric: `${name}: ${label} (server CPU µs/request)`,
         auditkit: stat(variant, 'cpuPerRequest'),
