@@ -128,6 +128,17 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     return toStorableString(value);
   };
 
+  // Keys repeat even more than values: clean each once (bounded like the verdicts).
+  const cleanKeys = new Map<string, string>();
+  const cleanKey = (key: string): string => {
+    let cleaned = cleanKeys.get(key);
+    if (cleaned === undefined) {
+      cleaned = cleanString(key);
+      if (cleanKeys.size < 10_000 && key.length <= 256) cleanKeys.set(key, cleaned);
+    }
+    return cleaned;
+  };
+
   const clean = (value: unknown, depth: number, seen: WeakSet<object>): unknown => {
     if (value === null || value === undefined) return value;
     switch (typeof value) {
@@ -182,7 +193,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
       const raw = object[key];
       if (raw === undefined || typeof raw === 'function') continue;
       const cleaned = isSensitiveKey(key) ? REDACTED : clean(raw, depth + 1, seen);
-      setOwn(out, cleanString(key), cleaned);
+      setOwn(out, cleanKey(key), cleaned);
     }
     if (entries.length > maxKeys) out['…'] = `[${entries.length - maxKeys} more keys]`;
     return out;
