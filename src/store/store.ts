@@ -10,7 +10,8 @@ export interface AuditQuery {
   /** Exact action, or a prefix ending with `*` (`user.*`). */
   action?: string | string[];
   outcome?: Outcome | Outcome[];
-  tenantId?: string;
+  /** One organisation, or any of several (an empty list matches nothing). */
+  tenantId?: string | string[];
   actorId?: string;
   actorType?: string;
   targetType?: string;
@@ -55,7 +56,34 @@ export interface AuditStore {
   append(events: readonly AuditEvent[]): Promise<AppendResult>;
   query(query?: AuditQuery): Promise<AuditPage>;
   get(id: string): Promise<AuditEvent | null>;
+  /**
+   * Optional: counts of the events matching `query` (its `cursor` and `limit` are ignored) over time, by
+   * category, outcome, actor and reason, computed in the database. Callers fall back to scanning pages
+   * when a store has no such method (see the admin UI's dashboard).
+   */
+  summarize?(query: AuditQuery, options: SummaryOptions): Promise<AuditSummary>;
   close(): Promise<void>;
+}
+
+/** How {@link AuditStore.summarize} groups events. */
+export interface SummaryOptions {
+  /** Width of a timeline bucket (UTC). */
+  bucket: 'minute' | 'hour' | 'day';
+  /** How many actors and reasons to list (default 10). */
+  top?: number;
+}
+
+/** Aggregates of the events matching a query. */
+export interface AuditSummary {
+  total: number;
+  byCategory: Partial<Record<Category, number>>;
+  byOutcome: Partial<Record<Outcome, number>>;
+  /** Events per bucket and category, oldest bucket first; `at` is the bucket's start (ISO 8601, UTC). */
+  timeline: { at: string; category: Category; count: number }[];
+  /** The actors with the most events, most first. */
+  topActors: { type: string; id: string | null; label: string | null; count: number }[];
+  /** The most frequent `reason` values (events without one are not counted), most first. */
+  topReasons: { reason: string; count: number }[];
 }
 
 export const DEFAULT_QUERY_LIMIT = 50;

@@ -96,8 +96,13 @@ export function buildMongoFind(query: AuditQuery = {}): MongoFind {
     and.push(alternatives.length === 1 ? (alternatives[0] as MongoFilter) : { $or: alternatives });
   }
 
+  const tenants = list(query.tenantId);
+  if (tenants) {
+    const values = tenants.map((t) => checkText(t, 'tenantId') as string);
+    and.push({ tenantId: values.length === 1 ? { $eq: values[0] } : { $in: values } });
+  }
+
   const equals: [keyof AuditQuery, string][] = [
-    ['tenantId', 'tenantId'],
     ['actorId', 'actorId'],
     ['actorType', 'actorType'],
     ['targetType', 'targetType'],

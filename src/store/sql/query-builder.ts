@@ -58,6 +58,27 @@ export function resolveLimit(limit: unknown): number {
  * Throws `invalid_query` for a bad limit or filter and `invalid_cursor` for a bad cursor, before any SQL runs.
  */
 export function buildEventQuery(table: string, query: AuditQuery = {}): BuiltQuery {
+  const { where, params, limit } = buildEventConditions(query);
+  params.push(limit + 1);
+  const sql =
+    `SELECT ${EVENT_ROW_SELECT} FROM ${table}` +
+    (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+    ` ORDER BY occurred_at DESC, id DESC LIMIT $${params.length}`;
+  return { text: sql, params, limit };
+}
+
+/** The WHERE conditions (joined with AND) of a query, their parameters, and the page size. */
+export interface EventConditions {
+  where: string[];
+  params: unknown[];
+  limit: number;
+}
+
+/**
+ * The conditions of {@link buildEventQuery} on their own, for statements that aggregate or count the
+ * same events (the UI's dashboard). Validates exactly as `buildEventQuery` does.
+ */
+export function buildEventConditions(query: AuditQuery = {}): EventConditions {
   const params: unknown[] = [];
   const param = (value: unknown) => {
     params.push(value);
@@ -107,8 +128,15 @@ export function buildEventQuery(table: string, query: AuditQuery = {}): BuiltQue
     where.push(alternatives.length === 1 ? (alternatives[0] as string) : `(${alternatives.join(' OR ')})`);
   }
 
+  const tenants = list(query.tenantId);
+  if (tenants) {
+    const values = tenants.map((t) => checkText(t, 'tenantId') as string);
+    where.push(
+      values.length === 1 ? `tenant_id = ${param(values[0])}` : `tenant_id = ANY(${param(values)}::text[])`,
+    );
+  }
+
   const equals: [keyof AuditQuery, string][] = [
-    ['tenantId', 'tenant_id'],
     ['actorId', 'actor_id'],
     ['actorType', 'actor_type'],
     ['targetType', 'target_type'],
@@ -159,9 +187,5 @@ export function buildEventQuery(table: string, query: AuditQuery = {}): BuiltQue
     );
   }
 
-  const sql =
-    `SELECT ${EVENT_ROW_SELECT} FROM ${table}` +
-    (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-    ` ORDER BY occurred_at DESC, id DESC LIMIT ${param(limit + 1)}`;
-  return { text: sql, params, limit };
+  return { where, params, limit };
 }

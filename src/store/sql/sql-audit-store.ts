@@ -1,6 +1,13 @@
 import { AuditkitError } from '../../core/errors.js';
 import type { AuditEvent } from '../../core/event.js';
-import type { AppendResult, AuditPage, AuditQuery, AuditStore } from '../store.js';
+import type {
+  AppendResult,
+  AuditPage,
+  AuditQuery,
+  AuditStore,
+  AuditSummary,
+  SummaryOptions,
+} from '../store.js';
 import { encodeCursor } from './cursor.js';
 import {
   EVENT_ROW_SELECT,
@@ -15,6 +22,7 @@ import { createMonthPartition, type MonthIndex, monthOf, monthsBetween } from '.
 import { buildEventQuery } from './query-builder.js';
 import { toStoreError } from './sql-errors.js';
 import { inTransaction, quoteIdent, type SqlExecutor } from './sql-executor.js';
+import { summarizeEvents } from './summary-query.js';
 
 /** Events per INSERT statement; larger batches are split and written in one transaction. */
 export const DEFAULT_CHUNK_SIZE = 5000;
@@ -239,6 +247,18 @@ export class SqlAuditStore implements AuditStore {
           ? encodeCursor({ occurredAt: last.cursor_at, id: last.cursor_id })
           : null,
     };
+  }
+
+  /** Counts of the matching events over time, by category, outcome, actor and reason, in SQL. */
+  async summarize(query: AuditQuery, options: SummaryOptions): Promise<AuditSummary> {
+    this.#assertOpen();
+    try {
+      return await summarizeEvents(this.executor, this.table, query, options);
+    } catch (error) {
+      if (error instanceof AuditkitError && error.code === 'invalid_query') throw error;
+      if (error instanceof AuditkitError && error.code === 'invalid_cursor') throw error;
+      throw toStoreError(error, { operation: 'summarize events', target: this.#target });
+    }
   }
 
   /** The event with this id, or null when there is none (including when `id` is not a UUID). */
