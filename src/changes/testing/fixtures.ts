@@ -1,0 +1,333 @@
+import { PGlite } from '@electric-sql/pglite';
+import { eq } from 'drizzle-orm';
+import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
+import { integer, pgTable, primaryKey, serial, text } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { type DataSource, type EntityManager, EntitySchema } from 'typeorm';
+import { uniqueSchemaName } from '../../../test/helpers/postgres-server.js';
+import { type Auditor, createAuditor } from '../../core/auditor.js';
+import type { AuditEvent } from '../../core/event.js';
+import { pgliteStore } from '../../store/pglite/index.js';
+import { postgresStore } from '../../store/postgres/index.js';
+import type { ChangeCaptureOptions } from '../capture.js';
+import { auditDrizzle } from '../drizzle/index.js';
+import { auditDialect } from '../kysely/index.js';
+import { installAuditSubscriber } from '../typeorm/index.js';
+import { pglitePool } from './pglite-pool.js';
+
+/** The tables every capture test uses: a serial key, a composite key, a masked and an excluded column. */
+export const TABLES_SQL = `
+  CREATE TABLE orders (id serial PRIMARY KEY, customer text NOT NULL, status text NOT NULL,
+    total integer NOT NULL, iban text, note text);
+  CREATE TABLE order_lines (order_id integer NOT NULL, line_no integer NOT NULL, sku text NOT NULL,
+    qty integer NOT NULL, PRIMARY KEY (order_id, line_no));`;
+
+/** Capture settings the tests share: the IBAN masked, the note never recorded. */
+export const CAPTURE_OPTIONS: ChangeCaptureOptions = {
+  tables: { orders: { mask: ['iban'], exclude: ['note'] } },
+};
+
+export interface OrderInput {
+  customer: string;
+  status: string;
+  total: number;
+  iban?: string | null;
+  note?: string | null;
+}
+
+/** The same operations through each ORM, so tests can compare what each records. */
+export interface OrmClient {
+  name: string;
+  insertOrder(order: OrderInput): Promise<number>;
+  setStatus(id: number, status: string): Promise<void>;
+  setStatusWhereCustomer(customer: string, status: string): Promise<void>;
+  deleteOrder(id: number): Promise<void>;
+  insertLine(line: { order_id: number; line_no: number; sku: string; qty: number }): Promise<void>;
+  setLineQty(orderId: number, lineNo: number, qty: number): Promise<void>;
+  transaction(fn: (orm: OrmClient) => Promise<void>): Promise<void>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: test tables are untyped on purpose
+type AnyKysely = Kysely<any>;
+
+export function kyselyClient(db: AnyKysely): OrmClient {
+  return {
+    name: 'kysely',
+    async insertOrder(order) {
+      const row = await db.insertInto('orders').values(order).returning('id').executeTakeFirstOrThrow();
+      return Number(row.id);
+    },
+    async setStatus(id, status) {
+      await db.updateTable('orders').set({ status }).where('id', '=', id).execute();
+    },
+    async setStatusWhereCustomer(customer, status) {
+      await db.updateTable('orders').set({ status }).where('customer', '=', customer).execute();
+    },
+    async deleteOrder(id) {
+      await db.deleteFrom('orders').where('id', '=', id).execute();
+    },
+    async insertLine(line) {
+      await db.insertInto('order_lines').values(line).execute();
+    },
+    async setLineQty(orderId, lineNo, qty) {
+      await db
+        .updateTable('order_lines')
+        .set({ qty })
+        .where('order_id', '=', orderId)
+        .where('line_no', '=', lineNo)
+        .execute();
+    },
+    transaction: (fn) => db.transaction().execute((trx) => fn(kyselyClient(trx))),
+  };
+}
+
+export const drizzleOrders = pgTable('orders', {
+  id: serial('id').primaryKey(),
+  customer: text('customer').notNull(),
+  status: text('status').notNull(),
+  total: integer('total').notNull(),
+  iban: text('iban'),
+  note: text('note'),
+});
+export const drizzleLines = pgTable(
+  'order_lines',
+  {
+    order_id: integer('order_id').notNull(),
+    line_no: integer('line_no').notNull(),
+    sku: text('sku').notNull(),
+    qty: integer('qty').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.order_id, t.line_no] })],
+);
+
+interface DrizzleDb {
+  // biome-ignore lint/suspicious/noExplicitAny: both drivers' databases fit
+  insert: any;
+  // biome-ignore lint/suspicious/noExplicitAny: both drivers' databases fit
+  update: any;
+  // biome-ignore lint/suspicious/noExplicitAny: both drivers' databases fit
+  delete: any;
+  transaction<T>(fn: (tx: DrizzleDb) => Promise<T>): Promise<T>;
+}
+
+export function drizzleClient(db: DrizzleDb): OrmClient {
+  return {
+    name: 'drizzle',
+    async insertOrder(order) {
+      const rows = await db.insert(drizzleOrders).values(order).returning({ id: drizzleOrders.id });
+      return rows[0].id as number;
+    },
+    async setStatus(id, status) {
+      await db.update(drizzleOrders).set({ status }).where(eq(drizzleOrders.id, id));
+    },
+    async setStatusWhereCustomer(customer, status) {
+      await db.update(drizzleOrders).set({ status }).where(eq(drizzleOrders.customer, customer));
+    },
+    async deleteOrder(id) {
+      await db.delete(drizzleOrders).where(eq(drizzleOrders.id, id));
+    },
+    async insertLine(line) {
+      await db.insert(drizzleLines).values(line);
+    },
+    async setLineQty(orderId, lineNo, qty) {
+      const { and } = await import('drizzle-orm');
+      await db
+        .update(drizzleLines)
+        .set({ qty })
+        .where(and(eq(drizzleLines.order_id, orderId), eq(drizzleLines.line_no, lineNo)));
+    },
+    transaction: (fn) => db.transaction((tx) => fn(drizzleClient(tx))),
+  };
+}
+
+interface OrderEntity extends OrderInput {
+  id: number;
+}
+interface LineEntity {
+  order_id: number;
+  line_no: number;
+  sku: string;
+  qty: number;
+}
+export const typeormOrders = new EntitySchema<OrderEntity>({
+  name: 'Order',
+  tableName: 'orders',
+  columns: {
+    id: { type: 'int', primary: true, generated: 'increment' },
+    customer: { type: 'text' },
+    status: { type: 'text' },
+    total: { type: 'int' },
+    iban: { type: 'text', nullable: true },
+    note: { type: 'text', nullable: true },
+  },
+});
+export const typeormLines = new EntitySchema<LineEntity>({
+  name: 'OrderLine',
+  tableName: 'order_lines',
+  columns: {
+    order_id: { type: 'int', primary: true },
+    line_no: { type: 'int', primary: true },
+    sku: { type: 'text' },
+    qty: { type: 'int' },
+  },
+});
+
+export function typeormClient(manager: EntityManager): OrmClient {
+  const orders = manager.getRepository(typeormOrders);
+  const lines = manager.getRepository(typeormLines);
+  return {
+    name: 'typeorm',
+    async insertOrder(order) {
+      const saved = await orders.save(orders.create(order));
+      return saved.id;
+    },
+    async setStatus(id, status) {
+      const order = await orders.findOneByOrFail({ id });
+      order.status = status;
+      await orders.save(order);
+    },
+    async setStatusWhereCustomer(customer, status) {
+      const found = await orders.findBy({ customer });
+      for (const order of found) order.status = status;
+      await orders.save(found);
+    },
+    async deleteOrder(id) {
+      await orders.remove(await orders.findOneByOrFail({ id }));
+    },
+    async insertLine(line) {
+      await lines.save(lines.create(line));
+    },
+    async setLineQty(orderId, lineNo, qty) {
+      const line = await lines.findOneByOrFail({ order_id: orderId, line_no: lineNo });
+      line.qty = qty;
+      await lines.save(line);
+    },
+    transaction: (fn) => manager.transaction((inner) => fn(typeormClient(inner))),
+  };
+}
+
+/** One database with the test tables, an auditor writing to it, and a client per ORM. */
+export interface CaptureFixture {
+  audit: Auditor;
+  clients: OrmClient[];
+  /** Runs SQL on the test database (in the test schema). */
+  sql<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]>;
+  /** Every change event, oldest first. */
+  changes(): Promise<AuditEvent[]>;
+  /** Empties the tables and the events between tests. */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function common(
+  audit: Auditor,
+  sql: CaptureFixture['sql'],
+  clients: OrmClient[],
+  close: () => Promise<void>,
+) {
+  await audit.migrate();
+  await sql(TABLES_SQL);
+  const fixture: CaptureFixture = {
+    audit,
+    clients,
+    sql,
+    async changes() {
+      const page = await audit.query({ category: 'change', limit: 1000 });
+      return [...page.events].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
+    },
+    async reset() {
+      await sql('TRUNCATE orders, order_lines, audit_events RESTART IDENTITY');
+    },
+    close,
+  };
+  return fixture;
+}
+
+/** PGlite in memory: Kysely (through a one-connection pool) and Drizzle's PGlite driver. */
+export async function pgliteFixture(
+  options: ChangeCaptureOptions = CAPTURE_OPTIONS,
+): Promise<CaptureFixture> {
+  const db = await PGlite.create();
+  const schema = uniqueSchemaName('changes');
+  await db.exec(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"`);
+  const audit = createAuditor({ store: pgliteStore({ db, schema }), mode: 'sync', spool: false });
+  const kysely: AnyKysely = new Kysely({
+    dialect: auditDialect(new PostgresDialect({ pool: pglitePool(db) as never }), audit, options),
+  });
+  const drizzleDb = auditDrizzle(drizzlePglite(db), audit, options);
+  return common(
+    audit,
+    async (text, values) => {
+      if (!values) {
+        const results = await db.exec(text);
+        return (results.at(-1)?.rows ?? []) as never[];
+      }
+      return (await db.query(text, values)).rows as never[];
+    },
+    [kyselyClient(kysely), drizzleClient(drizzleDb as unknown as DrizzleDb)],
+    async () => {
+      await kysely.destroy();
+      await audit.close();
+      await db.close();
+    },
+  );
+}
+
+/** A schema of its own on the shared PostgreSQL: Kysely, Drizzle (node-postgres) and TypeORM. */
+export async function postgresFixture(
+  url: string,
+  options: ChangeCaptureOptions = CAPTURE_OPTIONS,
+): Promise<CaptureFixture & { pool: pg.Pool; dataSource: DataSource }> {
+  const schema = uniqueSchemaName('changes');
+  const admin = new pg.Pool({ connectionString: url, max: 1 });
+  await admin.query(`CREATE SCHEMA "${schema}"`);
+  const searchPath = `-c search_path="${schema}"`;
+  const pool = new pg.Pool({ connectionString: url, max: 6, options: searchPath });
+  const audit = createAuditor({
+    store: postgresStore({ connectionString: url, schema }),
+    mode: 'sync',
+    spool: false,
+  });
+  const kysely: AnyKysely = new Kysely({
+    dialect: auditDialect(new PostgresDialect({ pool }), audit, options),
+  });
+  const drizzleDb = auditDrizzle(drizzleNodePg(pool), audit, options);
+  const { DataSource } = await import('typeorm');
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url,
+    schema,
+    extra: { options: searchPath, max: 6 },
+    entities: [typeormOrders, typeormLines],
+  });
+  const fixture = await common(
+    audit,
+    async (text, values) => (await pool.query(text, values)).rows,
+    [kyselyClient(kysely), drizzleClient(drizzleDb as unknown as DrizzleDb)],
+    async () => {
+      await dataSource.destroy();
+      await kysely.destroy();
+      await audit.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    },
+  );
+  await dataSource.initialize();
+  installAuditSubscriber(dataSource, audit, options);
+  fixture.clients.push(typeormClient(dataSource.manager));
+  return Object.assign(fixture, { pool, dataSource });
+}
+
+/** An event reduced to what must be the same whichever ORM recorded it. */
+export function shape(event: AuditEvent) {
+  return {
+    category: event.category,
+    action: event.action,
+    actor: event.actor,
+    tenantId: event.tenantId,
+    target: event.target,
+    changes: event.changes,
+  };
+}
