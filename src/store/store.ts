@@ -17,6 +17,10 @@ export interface AuditQuery {
   targetType?: string;
   targetId?: string;
   requestId?: string;
+  /** Events of one business process (`correlation.processId`): its state changes and what its steps recorded. */
+  processId?: string;
+  /** Events sharing `correlation.correlationId`, e.g. the per-organisation copies of one security event. */
+  correlationId?: string;
   /** Matches request.path by prefix. */
   pathPrefix?: string;
   /** Exact HTTP status, or a class such as `5xx`. */

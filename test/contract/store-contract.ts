@@ -521,6 +521,87 @@ export function runStoreContract({ name, makeStore }: StoreContractOptions): voi
       });
     });
 
+    describe('query() correlation filters', () => {
+      let store: AuditStore;
+      const at = (minutes: number) => new Date(BASE + minutes * MINUTE);
+      const dataset: AuditEvent[] = [
+        makeEvent({
+          occurredAt: at(0),
+          category: 'process',
+          action: 'process.started',
+          tenantId: 'org_a',
+          correlation: { processId: 'reg-1' },
+          metadata: { key: 'p1' },
+        }),
+        makeEvent({
+          occurredAt: at(1),
+          category: 'change',
+          action: 'user.updated',
+          tenantId: 'org_a',
+          correlation: { processId: 'reg-1', stepId: 'step-1', requestId: 'req-9' },
+          metadata: { key: 'p2' },
+        }),
+        makeEvent({
+          occurredAt: at(2),
+          category: 'process',
+          action: 'process.started',
+          tenantId: 'org_b',
+          correlation: { processId: 'reg-2' },
+          metadata: { key: 'p3' },
+        }),
+        makeEvent({
+          occurredAt: at(3),
+          category: 'auth',
+          action: 'password.changed',
+          tenantId: 'org_a',
+          correlation: { correlationId: 'fan-1' },
+          metadata: { key: 'c1' },
+        }),
+        makeEvent({
+          occurredAt: at(3),
+          category: 'auth',
+          action: 'password.changed',
+          tenantId: 'org_b',
+          correlation: { correlationId: 'fan-1' },
+          metadata: { key: 'c2' },
+        }),
+        makeEvent({ occurredAt: at(4), metadata: { key: 'none' } }),
+      ];
+      const keys = async (query: AuditQuery) =>
+        (await store.query({ limit: 1000, ...query })).events.map((e) => e.metadata?.key).sort();
+
+      beforeAll(async () => {
+        store = await migrated();
+        await store.append(dataset);
+      });
+
+      it('processId finds every event of one process, whatever its category', async () => {
+        expect(await keys({ processId: 'reg-1' })).toEqual(['p1', 'p2']);
+        expect(await keys({ processId: 'reg-1', category: 'process' })).toEqual(['p1']);
+        expect(await keys({ processId: 'reg-2' })).toEqual(['p3']);
+        expect(await keys({ processId: 'reg-404' })).toEqual([]);
+        expect(await keys({ processId: 'reg-' })).toEqual([]);
+      });
+
+      it('correlationId finds the copies of one event across organisations, and tenantId keeps one', async () => {
+        expect(await keys({ correlationId: 'fan-1' })).toEqual(['c1', 'c2']);
+        expect(await keys({ correlationId: 'fan-1', tenantId: 'org_b' })).toEqual(['c2']);
+        expect(await keys({ correlationId: 'reg-1' })).toEqual([]);
+      });
+
+      it('pages through a process with the same cursor rules as every other filter', async () => {
+        const first = await store.query({ processId: 'reg-1', limit: 1 });
+        expect(first.events.map((e) => e.metadata?.key)).toEqual(['p2']);
+        const next = await store.query({
+          processId: 'reg-1',
+          limit: 1,
+          cursor: first.nextCursor ?? undefined,
+        });
+        expect(next.events.map((e) => e.metadata?.key)).toEqual(['p1']);
+        expect(next.nextCursor).toBeNull();
+      });
+    });
+
     describe('query() ordering and pagination', () => {
       let store: AuditStore;
       const tenantId = 'org_pages';

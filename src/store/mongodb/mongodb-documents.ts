@@ -24,6 +24,8 @@ export interface EventDocument {
   targetLabel?: string;
   requestId?: string;
   requestPath?: string;
+  processId?: string;
+  correlationId?: string;
   status?: number;
   message?: string;
   reason?: string;
@@ -70,6 +72,8 @@ export function toDocument(event: AuditEvent): EventDocument {
     targetLabel: text(event.target?.label),
     requestId: text(event.correlation?.requestId ?? event.request?.id),
     requestPath: text(event.request?.path),
+    processId: text(event.correlation?.processId),
+    correlationId: text(event.correlation?.correlationId),
     status: Number.isInteger(event.request?.status) ? event.request?.status : undefined,
     message: text(event.message),
     reason: text(event.reason),

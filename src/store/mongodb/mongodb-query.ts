@@ -108,6 +108,8 @@ export function buildMongoFind(query: AuditQuery = {}): MongoFind {
     ['targetType', 'targetType'],
     ['targetId', 'targetId'],
     ['requestId', 'requestId'],
+    ['processId', 'processId'],
+    ['correlationId', 'correlationId'],
   ];
   for (const [field, path] of equals) {
     const value = checkText(query[field], field);

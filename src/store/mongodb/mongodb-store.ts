@@ -114,6 +114,16 @@ export const MONGODB_INDEXES = [
     partialFilterExpression: { requestId: { $exists: true } },
   },
   {
+    key: { processId: 1, occurredAt: -1 },
+    name: 'auditkit_process',
+    partialFilterExpression: { processId: { $exists: true } },
+  },
+  {
+    key: { correlationId: 1, occurredAt: -1 },
+    name: 'auditkit_correlation',
+    partialFilterExpression: { correlationId: { $exists: true } },
+  },
+  {
     key: { tenantId: 1, idempotencyKey: 1 },
     name: 'auditkit_idempotency',
     unique: true,

@@ -4,6 +4,7 @@ import { toStorableString } from '../../core/redact.js';
 import { type AuditQuery, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from '../store.js';
 import { decodeCursor } from './cursor.js';
 import { EVENT_ROW_SELECT } from './event-rows.js';
+import { CORRELATION_INDEX_EXPRESSIONS } from './migrations.js';
 
 /** A statement ready for {@link SqlExecutor.query}, and the page size it was built for. */
 export interface BuiltQuery {
@@ -146,6 +147,12 @@ export function buildEventConditions(query: AuditQuery = {}): EventConditions {
   for (const [field, column] of equals) {
     const value = checkText(query[field], field);
     if (value !== undefined) where.push(`${column} = ${param(value)}`);
+  }
+
+  // Read from the event JSON, the expressions indexed by migration 3 (`CORRELATION_INDEX_EXPRESSIONS`).
+  for (const field of ['processId', 'correlationId'] as const) {
+    const value = checkText(query[field], field);
+    if (value !== undefined) where.push(`${CORRELATION_INDEX_EXPRESSIONS[field]} = ${param(value)}`);
   }
 
   const pathPrefix = checkText(query.pathPrefix, 'pathPrefix');
