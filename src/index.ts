@@ -1,3 +1,10 @@
+export type {
+  HistoryEntry,
+  HistoryOptions,
+  HistoryTarget,
+  RecordVersion,
+} from './changes/history/index.js';
+export { captureScope, forceLog, withoutAuditing } from './changes/scope.js';
 export { type Auditor, type AuditorStats, createAuditor } from './core/auditor.js';
 export {
   type AuditLogger,

@@ -1,9 +1,21 @@
+import {
+  type HistoryEntry,
+  type HistoryOptions,
+  type HistoryTarget,
+  iterateHistory,
+  readHistory,
+} from '../changes/history/history.js';
+import { type RecordVersion, versionAt } from '../changes/history/version-at.js';
+import { forceLog, withoutAuditing } from '../changes/scope.js';
+import { type CaptureErrorsOptions, createErrorLog, type ErrorLog } from '../errors-log/error-log.js';
 import { type AuditorIntegrity, createAuditorIntegrity } from '../integrity/auditor-integrity.js';
 import { createAsyncWriter, journalDirFor } from '../pipeline/async-writer.js';
 import { createFileSpool } from '../pipeline/spool/file-spool.js';
 import type { Spool } from '../pipeline/spool/spool.js';
 import { createSyncWriter } from '../pipeline/sync-writer.js';
 import type { EventWriter, WriterStats } from '../pipeline/writer.js';
+import { createProcesses, type Processes, type RunProcess } from '../process/processes.js';
+import { createSecurityEvents, type SecurityEvents } from '../security/security-events.js';
 import type { AuditPage, AuditQuery, AuditStore } from '../store/store.js';
 import { type AuditorOptions, type ResolvedAuditorOptions, resolveAuditorOptions } from './config.js';
 import {
@@ -47,10 +59,39 @@ export interface Auditor extends AuditorIntegrity {
   context(): AuditContext | undefined;
   /** Acts as a named actor outside any request, e.g. a job: `audit.as({ type: 'service', id: 'sync' }, fn)`. */
   as<T>(actor: ActorLike, fn: () => T): T;
+  /** Typed security events with a fixed vocabulary: `audit.security.passwordChanged({ user: 'u1' })`. */
+  readonly security: SecurityEvents;
+  /** Runs a business process and its steps: `audit.process('user.registration', { subject }, async (p) => ...)`. */
+  process: RunProcess;
+  /** Processes that span requests, by id: `start`, `step`, `startStep`, `finishStep`, `finish`, `get`. */
+  readonly processes: Processes;
+  /**
+   * Runs `fn`; when it throws (or its promise rejects), records an `error` event with the message, error
+   * class, stack, context and request, sends a notice when `notify` is set, and rethrows the error unchanged.
+   */
+  captureErrors<T>(fn: () => T, options?: CaptureErrorsOptions): T;
+  /** The failed-action log's notices: `list({ unsent: true })`, `retryUnsent()`. */
+  readonly errors: ErrorLog;
   /** Creates or upgrades the store schema. */
   migrate(): Promise<void>;
   query(query?: AuditQuery): Promise<AuditPage>;
   get(id: string): Promise<AuditEvent | null>;
+  /**
+   * Runs `fn` with app-level change capture off (a bulk import): its inserts, updates and deletes leave
+   * no `change` event, except deletes under `forceLog`. Other events are recorded as usual.
+   */
+  withoutAuditing<T>(fn: () => T): T;
+  /** Runs `fn` with change capture on even inside `withoutAuditing`: `audit.forceLog(() => deleteUser(id))`. */
+  forceLog<T>(fn: () => T): T;
+  /** The timeline of one record, oldest first, each entry with actor, request and diff: `{ type: 'orders', id: '42' }`. */
+  history(target: HistoryTarget, options?: HistoryOptions): Promise<HistoryEntry[]>;
+  /** The same timeline as an async iterator holding at most two pages in memory (long histories). */
+  iterateHistory(
+    target: HistoryTarget,
+    options?: HistoryOptions,
+  ): AsyncGenerator<HistoryEntry, void, undefined>;
+  /** The record as it was at `at`, rebuilt from its change events; null when it did not exist then. */
+  versionAt(type: string, id: string, at: Date | string): Promise<RecordVersion | null>;
   /** Resolves when everything recorded so far is stored (or durably spooled while the store is down). */
   flush(): Promise<void>;
   /** Flushes, then releases the store and the spool. */
@@ -217,6 +258,27 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
   );
   integrity.start();
 
+  const security = createSecurityEvents({
+    record,
+    reportError,
+    context: tryGetContext,
+    tenantsOf: config.tenantsOf,
+  });
+  const processes = createProcesses({
+    record,
+    reportError,
+    context: tryGetContext,
+    runWithContext,
+    query: (query) => store.query(query),
+    flush: () => writer.flush(),
+  });
+  const errorLog = createErrorLog({
+    record,
+    reportError,
+    query: (query) => store.query(query),
+    notify: config.notify,
+  });
+
   const auditor: Auditor = {
     record,
     runWithContext: (context, fn) => runWithContext(context, fn),
@@ -236,11 +298,24 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
     },
     context: tryGetContext,
     as: (actor, fn) => runWithContext({ actor }, fn),
+    security,
+    process: processes.run,
+    processes,
+    captureErrors: errorLog.capture,
+    errors: errorLog.errors,
     migrate: () => store.migrate(),
     query: (query) => store.query(query),
     get: (id) => store.get(id),
-    flush: () => writer.flush(),
+    withoutAuditing,
+    forceLog,
+    history: (target, options) => readHistory(store, target, options),
+    iterateHistory: (target, options) => iterateHistory(store, target, options),
+    versionAt: (type, id, at) => versionAt(store, { type, id }, at),
+    // Notices in flight record their outcome first, so what flush() promises covers those events too.
+    flush: () => errorLog.settle().then(() => writer.flush()),
     async close() {
+      if (closed) return;
+      await errorLog.settle();
       if (closed) return;
       closed = true;
       try {
