@@ -30,11 +30,15 @@ function loadArgon2(): Promise<Argon2Like> {
  * const passwordHash = await hashPassword('correct horse battery staple');
  * auditUi({ audit, users: [{ username: 'ada', passwordHash, role: 'admin' }] });
  */
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(
+  password: string,
+  /** argon2 cost parameters; the library's defaults (64 MiB, 3 passes) unless a constrained host needs less. */
+  cost: { memoryCost?: number; timeCost?: number } = {},
+): Promise<string> {
   if (typeof password !== 'string' || password.length < 8) {
     throw new AuditkitError('invalid_config', 'A UI password must be at least 8 characters.');
   }
-  return (await loadArgon2()).hash(password, { type: 2 });
+  return (await loadArgon2()).hash(password, { type: 2, ...cost });
 }
 
 // A valid hash of a random password, checked when the user name is unknown so both cases take as long.

@@ -17,7 +17,8 @@ let hash: Promise<string> | undefined;
 
 /** Users: admin (all orgs), auditor (all), viewer (all), and `alice` an auditor of org_a only. */
 export async function testUsers(): Promise<UiUserConfig[]> {
-  hash ??= hashPassword(PASSWORD);
+  // Cheap argon2 parameters: the tests log in dozens of times on a 2-core machine.
+  hash ??= hashPassword(PASSWORD, { memoryCost: 4096, timeCost: 2 });
   const passwordHash = await hash;
   return [
     { username: 'root', passwordHash, role: 'admin', name: 'Root Admin' },
