@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { notifyOptionsSchema } from '../errors-log/notify-options.js';
 import type { IntegrityOptions } from '../integrity/auditor-integrity.js';
 import { type RetentionPolicy, retentionPolicySchema } from '../retention/policy.js';
+import type { TenantsOf } from '../security/tenant-fan-out.js';
 import type { AuditStore } from '../store/store.js';
 import { parseBoolean, parseWithEnvironment } from './environment.js';
 import type { AuditkitError } from './errors.js';
@@ -76,6 +78,15 @@ export const auditorOptionsSchema = z
       .optional(),
     /** Tenant for events recorded outside any context that names one. */
     tenantId: z.string().optional(),
+    /**
+     * The organisations a user belongs to: security events about a person (a login, a password or 2FA
+     * change) are written once per organisation, the copies sharing a `correlationId`.
+     */
+    tenantsOf: z
+      .custom<TenantsOf>((v) => typeof v === 'function', { message: 'tenantsOf must be a function' })
+      .optional(),
+    /** Notices for the errors `captureErrors` records (retried with backoff, rate-limited). Default none. */
+    notify: notifyOptionsSchema.optional(),
     /**
      * Tamper evidence: seal events into per-tenant hash chains with signed checkpoints, in the background
      * (SQL stores). `{}` seals with unsigned checkpoints; give `signingKey` to sign them. Default off.
