@@ -7,6 +7,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerQuery } from './commands/query.js';
 import { registerSeal } from './commands/seal.js';
+import { registerUi } from './commands/ui.js';
 import { registerVerify } from './commands/verify.js';
 import type { CliIo } from './io.js';
 
@@ -20,12 +21,15 @@ const COMMANDS: Array<(program: Command, io: CliIo) => void> = [
   registerCleanup,
   registerErase,
   registerExport,
+  registerUi,
 ];
 
 /** Builds the `auditkit` program; exported so tests and embedding apps can run it in-process. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command('auditkit')
-    .description('Auditkit: audit log administration (migrate, query, seal, verify, cleanup, erase, export, ...)')
+    .description(
+      'Auditkit: audit log administration (migrate, query, seal, verify, cleanup, erase, export, ...)',
+    )
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run with --help for usage)');
