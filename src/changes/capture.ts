@@ -3,6 +3,7 @@ import { type AuditContext, normaliseActor, tryGetContext } from '../core/contex
 import { AuditkitError } from '../core/errors.js';
 import type { Actor, AuditEvent } from '../core/event.js';
 import { newEventId } from '../core/ids.js';
+import { REDACTED } from '../core/redact.js';
 import { INSERT_COLUMNS, insertRowSource, toInsertParams } from '../store/sql/event-rows.js';
 import { quoteIdent } from '../store/sql/sql-executor.js';
 import {
@@ -41,7 +42,7 @@ export interface ChangeCaptureOptions {
    * of the same database. Default: the auditor's store table, else `"public"."audit_events"`.
    */
   eventsTable?: string;
-  /** Most events per INSERT statement (default 5000); a statement is also cut at about 16 MB of JSON. */
+  /** Most events per INSERT statement (default 10,000); a statement is also cut at about 16 MB of JSON. */
   chunkSize?: number;
 }
 
@@ -89,7 +90,7 @@ export interface CapturePlan {
 }
 
 const AUDIT_TABLE = /^audit_/;
-const DEFAULT_CHUNK_SIZE = 5000;
+const DEFAULT_CHUNK_SIZE = 10_000;
 /** About this much JSON per event INSERT statement: bulk statements stay bounded in memory. */
 const CHUNK_BYTES = 16 * 1024 * 1024;
 
@@ -230,7 +231,7 @@ export class ChangeCapture {
 
   /**
    * Records the row changes of one statement: one event per row (per link for join tables), inserted
-   * through `execute` (the change's transaction) with one statement per 5,000 events. No-op updates are
+   * through `execute` (the change's transaction) with one statement per 10,000 events or 16 MB. No-op updates are
    * skipped unless the table asks for them. Resolves with the number of events written.
    */
   async record(execute: ExecuteSql, plan: CapturePlan, rows: readonly RowChange[]): Promise<number> {
@@ -249,6 +250,7 @@ export class ChangeCapture {
       const event = this.#audit.redactor.redactEvent(
         buildEvent(context, actor, tenantId, { occurredAt, action, target, changes }),
       );
+      keepNullSides(changes, event.changes);
       batch.push(event);
       bytes += approximateSize(event.changes);
       if (batch.length >= this.#chunkSize || bytes >= CHUNK_BYTES) {
@@ -329,6 +331,20 @@ export class ChangeCapture {
       if (context.sessionId !== undefined) actor.sessionId ??= context.sessionId;
     }
     return actor;
+  }
+}
+
+/**
+ * The redactor masks both sides of a secret column (`password_hash`); a side that was null is no secret
+ * and stays null, so a creation still reads `[null, "[REDACTED]"]` and a deletion `["[REDACTED]", null]`.
+ */
+function keepNullSides(original: ColumnChanges, redacted: Record<string, unknown> | undefined): void {
+  if (!redacted) return;
+  for (const [column, pair] of Object.entries(original)) {
+    const masked = redacted[column];
+    if (!Array.isArray(masked) || masked[0] !== REDACTED || masked[1] !== REDACTED) continue;
+    if (pair[0] === null) masked[0] = null;
+    if (pair[1] === null) masked[1] = null;
   }
 }
 

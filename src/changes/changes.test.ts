@@ -1,6 +1,14 @@
+import Fastify from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { auditPlugin } from '../http/fastify/index.js';
 import { forceLog, withoutAuditing } from './capture.js';
-import { type CaptureFixture, pgliteFixture, postgresFixture, shape } from './testing/fixtures.js';
+import {
+  type CaptureFixture,
+  pgliteFixture,
+  postgresFixture,
+  shape,
+  WIDE_COLUMNS,
+} from './testing/fixtures.js';
 
 const url = inject('pgUrl');
 const skipReason = inject('pgSkipReason');
@@ -235,4 +243,170 @@ describe.each(databases)('app-level capture on $name', ({ skip, make }) => {
       else expect(event.changes?.status).toEqual(['new', `by-${user}`]);
     }
   });
+
+  it.skipIf(skip)('records join-table rows as relation events on the owning record', async () => {
+    const shapes: Record<string, unknown[]> = {};
+    for (const client of fx.clients) {
+      await fx.reset();
+      const id = await client.insertOrder(order);
+      await client.addTag(id, 1);
+      await client.addTag(id, 2);
+      await client.removeTag(id, 1);
+      const events = (await fx.changes()).filter((e) => e.action.startsWith('relation.'));
+      shapes[client.name] = events.map((e) => ({ action: e.action, target: e.target, changes: e.changes }));
+      const version = await fx.audit.versionAt('orders', String(id), new Date());
+      expect(version?.relations, client.name).toEqual({ tags: ['2'] });
+    }
+    const expected = [
+      { action: 'relation.added', target: { type: 'orders', id: '1' }, changes: { tags: [null, '1'] } },
+      { action: 'relation.added', target: { type: 'orders', id: '1' }, changes: { tags: [null, '2'] } },
+      { action: 'relation.removed', target: { type: 'orders', id: '1' }, changes: { tags: ['1', null] } },
+    ];
+    for (const client of fx.clients) expect(shapes[client.name], client.name).toEqual(expected);
+  });
+
+  it.skipIf(skip)(
+    'records a user deleting their own account, cascades included, with the secret column masked',
+    async () => {
+      for (const client of fx.clients) {
+        const id = await client.insertUser(`${client.name}@example.com`, 'argon2id$v=19$secret-hash');
+        await fx.sql(`INSERT INTO sessions (user_id) VALUES (${id})`);
+        await fx.audit.runWithContext({ actor: { id: String(id), label: 'self' } }, () =>
+          client.deleteUser(id),
+        );
+        const [gone] = await fx.sql<{ n: number }>(
+          `SELECT (SELECT count(*) FROM users WHERE id = ${id}) + (SELECT count(*) FROM sessions WHERE user_id = ${id}) AS n`,
+        );
+        expect(Number(gone?.n), client.name).toBe(0);
+        const deleted = (await fx.changes()).filter((e) => e.action === 'record.deleted').at(-1);
+        expect(deleted?.target, client.name).toEqual({ type: 'users', id: String(id) });
+        expect(deleted?.actor).toEqual({ type: 'user', id: String(id), label: 'self' });
+        expect(deleted?.changes?.password_hash).toEqual(['[REDACTED]', null]);
+        expect(deleted?.changes?.email).toEqual([`${client.name}@example.com`, null]);
+      }
+      const stored = await fx.sql<{ data: string }>('SELECT data::text AS data FROM audit_events');
+      expect(stored.map((r) => r.data).join('\n')).not.toContain('secret-hash');
+    },
+  );
+
+  it.skipIf(skip)(
+    'records a table of 100 columns and a 1 MB text column, truncated in the event',
+    async () => {
+      const body = 'x'.repeat(1024 * 1024);
+      const values = Object.fromEntries(WIDE_COLUMNS.map((c, i) => [c, `v${i + 1}`]));
+      for (const client of fx.clients) {
+        await fx.reset();
+        const id = await client.insertWide({ ...values, body });
+        await client.setWide(id, 'c50', 'changed');
+        const [created, updated] = await fx.changes();
+        expect(Object.keys(created?.changes ?? {}), client.name).toHaveLength(102);
+        expect(created?.changes?.c100).toEqual([null, 'v100']);
+        const stored = (created?.changes?.body as [null, string])[1];
+        expect(stored.length).toBeLessThan(10_000);
+        expect(stored).toContain('1048576');
+        expect(updated?.changes).toEqual({ c50: ['v50', 'changed'] });
+        const [row] = await fx.sql<{ n: number }>(`SELECT length(body) AS n FROM wide WHERE id = ${id}`);
+        expect(Number(row?.n)).toBe(1024 * 1024);
+      }
+    },
+  );
+
+  it.skipIf(skip)('records an upsert as a creation or as an update of the row it met', async () => {
+    for (const client of fx.clients) {
+      await fx.reset();
+      await client.upsertLine({ order_id: 3, line_no: 1, sku: 'A-1', qty: 1 });
+      await client.upsertLine({ order_id: 3, line_no: 1, sku: 'A-1', qty: 4 });
+      const events = await fx.changes();
+      expect(
+        events.map((e) => [e.action, e.target?.id]),
+        client.name,
+      ).toEqual([
+        ['record.created', '["3","1"]'],
+        ['record.updated', '["3","1"]'],
+      ]);
+      expect(events[1]?.changes).toEqual({ qty: [1, 4] });
+    }
+  });
+
+  it.skipIf(skip)(
+    'carries the actor and request id of a real HTTP request into the change event',
+    async () => {
+      const app = Fastify({ logger: false });
+      await app.register(auditPlugin, { audit: fx.audit, actor: (req) => req.headers['x-user'] as string });
+      app.post('/orders/:client/:id/pay', async (request) => {
+        const { client, id } = request.params as { client: string; id: string };
+        await fx.clients.find((c) => c.name === client)?.setStatus(Number(id), 'paid');
+        return { ok: true };
+      });
+      const address = await app.listen({ port: 0, host: '127.0.0.1' });
+      try {
+        for (const client of fx.clients) {
+          const id = await client.insertOrder(order);
+          const response = await fetch(`${address}/orders/${client.name}/${id}/pay`, {
+            method: 'POST',
+            headers: { 'x-user': `clerk-${client.name}`, 'x-request-id': `req-${client.name}` },
+          });
+          expect(response.status).toBe(200);
+          const update = (await fx.changes()).filter((e) => e.action === 'record.updated').at(-1);
+          expect(update?.actor.id, client.name).toBe(`clerk-${client.name}`);
+          expect(update?.correlation?.requestId).toBe(response.headers.get('x-request-id'));
+          expect(update?.request).toMatchObject({ method: 'POST', path: `/orders/${client.name}/${id}/pay` });
+        }
+      } finally {
+        await app.close();
+      }
+    },
+  );
+
+  it.skipIf(skip)(
+    'writes the events of a bulk statement with one INSERT (TypeORM: one per save)',
+    async () => {
+      await fx.sql(
+        'CREATE TABLE IF NOT EXISTS event_statements (n int); DELETE FROM event_statements; ' +
+          'INSERT INTO event_statements VALUES (0); ' +
+          'CREATE OR REPLACE FUNCTION count_event_statement() RETURNS trigger LANGUAGE plpgsql AS ' +
+          '$$ BEGIN UPDATE event_statements SET n = n + 1; RETURN NULL; END $$; ' +
+          'DROP TRIGGER IF EXISTS count_event_statements ON audit_events; ' +
+          'CREATE TRIGGER count_event_statements AFTER INSERT ON audit_events ' +
+          'FOR EACH STATEMENT EXECUTE FUNCTION count_event_statement()',
+      );
+      try {
+        for (const client of fx.clients) {
+          await fx.reset();
+          const rows = client.name === 'typeorm' ? 200 : 10_000;
+          await fx.sql(
+            `INSERT INTO orders (customer, status, total) SELECT 'bulk', 'new', g FROM generate_series(1, ${rows}) g`,
+          );
+          await fx.sql('UPDATE event_statements SET n = 0');
+          await client.setStatusWhereCustomer('bulk', 'archived');
+          const [count] = await fx.sql<{ events: number; statements: number }>(
+            "SELECT (SELECT count(*) FROM audit_events WHERE action = 'record.updated') AS events, " +
+              '(SELECT n FROM event_statements) AS statements',
+          );
+          expect(Number(count?.events), client.name).toBe(rows);
+          expect(Number(count?.statements), client.name).toBe(1);
+        }
+      } finally {
+        await fx.sql('DROP TRIGGER IF EXISTS count_event_statements ON audit_events');
+      }
+    },
+  );
+
+  it.skipIf(skip)(
+    'switches capture off with audit.withoutAuditing, keeping audit.forceLog deletes',
+    async () => {
+      for (const client of fx.clients) {
+        await fx.reset();
+        await fx.audit.withoutAuditing(async () => {
+          const id = await client.insertOrder(order);
+          await client.setStatus(id, 'imported');
+          await fx.audit.forceLog(() => client.deleteOrder(id));
+        });
+        expect(
+          (await fx.changes()).map((e) => e.action),
+          client.name,
+        ).toEqual(['record.deleted']);
+      }
+    },
+  );
 });

@@ -11,7 +11,8 @@
  * - changes `{ column: [before, after] }` with values as `to_jsonb(row)` gives them: every recorded
  *   column for inserts (`[null, value]`) and deletes (`[value, null]`), only the changed ones for
  *   updates; an update that changes no recorded column records nothing (`recordNoOpUpdates` keeps it).
- *   Masked columns are `"[REDACTED]"` on both sides (`[REDACTED, REDACTED]` when a masked value changed).
+ *   Masked columns (`mask`, and the redactor's secret names such as `password_hash`) are `"[REDACTED]"`
+ *   on each side that is not null (`[REDACTED, REDACTED]` when a masked value changed).
  * - relation events go to the owning record: target `{ type: ownerType, id: <owner key text> }`,
  *   changes `{ <name>: [null, <related key text>] }` when added, `{ <name>: [<related key text>, null] }`
  *   when removed. An update of a join row that moves a key is a removal followed by an addition; one
@@ -139,7 +140,7 @@ export function diffRows(
     const b = now[key] ?? null;
     const maskedChange =
       options.mask?.includes(key) && before && after && !sameJson(before[key] ?? null, after[key] ?? null);
-    if (maskedChange) changes[key] = [REDACTED, REDACTED];
+    if (maskedChange) changes[key] = [a === null ? null : REDACTED, b === null ? null : REDACTED];
     else if (!sameJson(a, b)) changes[key] = [a, b];
   }
   return changes;

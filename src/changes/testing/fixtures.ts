@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { integer, pgTable, primaryKey, serial, text } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -17,16 +17,32 @@ import { auditDialect } from '../kysely/index.js';
 import { installAuditSubscriber } from '../typeorm/index.js';
 import { pglitePool } from './pglite-pool.js';
 
-/** The tables every capture test uses: a serial key, a composite key, a masked and an excluded column. */
+/** The tables every capture test uses: serial, composite and secret-bearing keys, a join table, a wide table. */
+export const WIDE_COLUMNS = Array.from({ length: 100 }, (_, i) => `c${i + 1}`);
 export const TABLES_SQL = `
   CREATE TABLE orders (id serial PRIMARY KEY, customer text NOT NULL, status text NOT NULL,
     total integer NOT NULL, iban text, note text);
   CREATE TABLE order_lines (order_id integer NOT NULL, line_no integer NOT NULL, sku text NOT NULL,
-    qty integer NOT NULL, PRIMARY KEY (order_id, line_no));`;
+    qty integer NOT NULL, PRIMARY KEY (order_id, line_no));
+  CREATE TABLE tags (id integer PRIMARY KEY, name text NOT NULL);
+  CREATE TABLE order_tags (order_id integer NOT NULL, tag_id integer NOT NULL, PRIMARY KEY (order_id, tag_id));
+  CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, password_hash text NOT NULL);
+  CREATE TABLE sessions (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE);
+  CREATE TABLE wide (id serial PRIMARY KEY, body text, ${WIDE_COLUMNS.map((c) => `${c} text`).join(', ')});`;
 
-/** Capture settings the tests share: the IBAN masked, the note never recorded. */
+/** Capture settings the tests share: the IBAN masked, the note never recorded, order_tags as a relation. */
 export const CAPTURE_OPTIONS: ChangeCaptureOptions = {
-  tables: { orders: { mask: ['iban'], exclude: ['note'] } },
+  tables: {
+    orders: { mask: ['iban'], exclude: ['note'] },
+    order_tags: {
+      relation: {
+        ownerType: 'orders',
+        ownerColumns: 'order_id',
+        relatedType: 'tags',
+        relatedColumns: 'tag_id',
+      },
+    },
+  },
 };
 
 export interface OrderInput {
@@ -46,6 +62,15 @@ export interface OrmClient {
   deleteOrder(id: number): Promise<void>;
   insertLine(line: { order_id: number; line_no: number; sku: string; qty: number }): Promise<void>;
   setLineQty(orderId: number, lineNo: number, qty: number): Promise<void>;
+  /** Links a tag (rows 1..3 of tags exist) to an order through order_tags, or unlinks it. */
+  addTag(orderId: number, tagId: number): Promise<void>;
+  removeTag(orderId: number, tagId: number): Promise<void>;
+  insertUser(email: string, passwordHash: string): Promise<number>;
+  deleteUser(id: number): Promise<void>;
+  /** Inserts the line, or (it exists) sets its qty: ON CONFLICT (order_id, line_no) DO UPDATE. */
+  upsertLine(line: { order_id: number; line_no: number; sku: string; qty: number }): Promise<void>;
+  insertWide(values: Record<string, string>): Promise<number>;
+  setWide(id: number, column: string, value: string): Promise<void>;
   transaction(fn: (orm: OrmClient) => Promise<void>): Promise<void>;
 }
 
@@ -79,6 +104,41 @@ export function kyselyClient(db: AnyKysely): OrmClient {
         .where('line_no', '=', lineNo)
         .execute();
     },
+    async addTag(orderId, tagId) {
+      await db.insertInto('order_tags').values({ order_id: orderId, tag_id: tagId }).execute();
+    },
+    async removeTag(orderId, tagId) {
+      await db.deleteFrom('order_tags').where('order_id', '=', orderId).where('tag_id', '=', tagId).execute();
+    },
+    async insertUser(email, passwordHash) {
+      const row = await db
+        .insertInto('users')
+        .values({ email, password_hash: passwordHash })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return Number(row.id);
+    },
+    async deleteUser(id) {
+      await db.deleteFrom('users').where('id', '=', id).execute();
+    },
+    async upsertLine(line) {
+      await db
+        .insertInto('order_lines')
+        .values(line)
+        .onConflict((oc) => oc.columns(['order_id', 'line_no']).doUpdateSet({ qty: line.qty }))
+        .execute();
+    },
+    async insertWide(values) {
+      const row = await db.insertInto('wide').values(values).returning('id').executeTakeFirstOrThrow();
+      return Number(row.id);
+    },
+    async setWide(id, column, value) {
+      await db
+        .updateTable('wide')
+        .set({ [column]: value })
+        .where('id', '=', id)
+        .execute();
+    },
     transaction: (fn) => db.transaction().execute((trx) => fn(kyselyClient(trx))),
   };
 }
@@ -101,6 +161,22 @@ export const drizzleLines = pgTable(
   },
   (t) => [primaryKey({ columns: [t.order_id, t.line_no] })],
 );
+
+export const drizzleOrderTags = pgTable(
+  'order_tags',
+  { order_id: integer('order_id').notNull(), tag_id: integer('tag_id').notNull() },
+  (t) => [primaryKey({ columns: [t.order_id, t.tag_id] })],
+);
+export const drizzleUsers = pgTable('users', {
+  id: serial('id').primaryKey(),
+  email: text('email').notNull(),
+  password_hash: text('password_hash').notNull(),
+});
+export const drizzleWide = pgTable('wide', {
+  id: serial('id').primaryKey(),
+  body: text('body'),
+  ...Object.fromEntries(WIDE_COLUMNS.map((c) => [c, text(c)])),
+});
 
 interface DrizzleDb {
   // biome-ignore lint/suspicious/noExplicitAny: both drivers' databases fit
@@ -132,11 +208,47 @@ export function drizzleClient(db: DrizzleDb): OrmClient {
       await db.insert(drizzleLines).values(line);
     },
     async setLineQty(orderId, lineNo, qty) {
-      const { and } = await import('drizzle-orm');
       await db
         .update(drizzleLines)
         .set({ qty })
         .where(and(eq(drizzleLines.order_id, orderId), eq(drizzleLines.line_no, lineNo)));
+    },
+    async addTag(orderId, tagId) {
+      await db.insert(drizzleOrderTags).values({ order_id: orderId, tag_id: tagId });
+    },
+    async removeTag(orderId, tagId) {
+      await db
+        .delete(drizzleOrderTags)
+        .where(and(eq(drizzleOrderTags.order_id, orderId), eq(drizzleOrderTags.tag_id, tagId)));
+    },
+    async insertUser(email, passwordHash) {
+      const rows = await db
+        .insert(drizzleUsers)
+        .values({ email, password_hash: passwordHash })
+        .returning({ id: drizzleUsers.id });
+      return rows[0].id as number;
+    },
+    async deleteUser(id) {
+      await db.delete(drizzleUsers).where(eq(drizzleUsers.id, id));
+    },
+    async upsertLine(line) {
+      await db
+        .insert(drizzleLines)
+        .values(line)
+        .onConflictDoUpdate({
+          target: [drizzleLines.order_id, drizzleLines.line_no],
+          set: { qty: line.qty },
+        });
+    },
+    async insertWide(values) {
+      const rows = await db.insert(drizzleWide).values(values).returning({ id: drizzleWide.id });
+      return rows[0].id as number;
+    },
+    async setWide(id, column, value) {
+      await db
+        .update(drizzleWide)
+        .set({ [column]: value })
+        .where(eq(drizzleWide.id, id));
     },
     transaction: (fn) => db.transaction((tx) => fn(drizzleClient(tx))),
   };
@@ -144,6 +256,16 @@ export function drizzleClient(db: DrizzleDb): OrmClient {
 
 interface OrderEntity extends OrderInput {
   id: number;
+  tags?: TagEntity[];
+}
+interface TagEntity {
+  id: number;
+  name: string;
+}
+interface UserEntity {
+  id: number;
+  email: string;
+  password_hash: string;
 }
 interface LineEntity {
   order_id: number;
@@ -161,6 +283,40 @@ export const typeormOrders = new EntitySchema<OrderEntity>({
     total: { type: 'int' },
     iban: { type: 'text', nullable: true },
     note: { type: 'text', nullable: true },
+  },
+  relations: {
+    tags: {
+      type: 'many-to-many',
+      target: 'Tag',
+      joinTable: {
+        name: 'order_tags',
+        joinColumn: { name: 'order_id', referencedColumnName: 'id' },
+        inverseJoinColumn: { name: 'tag_id', referencedColumnName: 'id' },
+      },
+    },
+  },
+});
+export const typeormTags = new EntitySchema<TagEntity>({
+  name: 'Tag',
+  tableName: 'tags',
+  columns: { id: { type: 'int', primary: true }, name: { type: 'text' } },
+});
+export const typeormUsers = new EntitySchema<UserEntity>({
+  name: 'User',
+  tableName: 'users',
+  columns: {
+    id: { type: 'int', primary: true, generated: 'increment' },
+    email: { type: 'text' },
+    password_hash: { type: 'text' },
+  },
+});
+export const typeormWide = new EntitySchema<Record<string, unknown>>({
+  name: 'Wide',
+  tableName: 'wide',
+  columns: {
+    id: { type: 'int', primary: true, generated: 'increment' },
+    body: { type: 'text', nullable: true },
+    ...Object.fromEntries(WIDE_COLUMNS.map((c) => [c, { type: 'text' as const, nullable: true }])),
   },
 });
 export const typeormLines = new EntitySchema<LineEntity>({
@@ -204,6 +360,40 @@ export function typeormClient(manager: EntityManager): OrmClient {
       line.qty = qty;
       await lines.save(line);
     },
+    async addTag(orderId, tagId) {
+      const found = await orders.findOneOrFail({ where: { id: orderId }, relations: { tags: true } });
+      found.tags = [
+        ...(found.tags ?? []),
+        await manager.getRepository(typeormTags).findOneByOrFail({ id: tagId }),
+      ];
+      await orders.save(found);
+    },
+    async removeTag(orderId, tagId) {
+      const found = await orders.findOneOrFail({ where: { id: orderId }, relations: { tags: true } });
+      found.tags = (found.tags ?? []).filter((tag) => tag.id !== tagId);
+      await orders.save(found);
+    },
+    async insertUser(email, passwordHash) {
+      const users = manager.getRepository(typeormUsers);
+      return (await users.save(users.create({ email, password_hash: passwordHash }))).id;
+    },
+    async deleteUser(id) {
+      const users = manager.getRepository(typeormUsers);
+      await users.remove(await users.findOneByOrFail({ id }));
+    },
+    async upsertLine(line) {
+      await lines.upsert(line, ['order_id', 'line_no']);
+    },
+    async insertWide(values) {
+      const wide = manager.getRepository(typeormWide);
+      return (await wide.save(wide.create(values))).id as number;
+    },
+    async setWide(id, column, value) {
+      const wide = manager.getRepository(typeormWide);
+      const row = await wide.findOneByOrFail({ id });
+      row[column] = value;
+      await wide.save(row);
+    },
     transaction: (fn) => manager.transaction((inner) => fn(typeormClient(inner))),
   };
 }
@@ -234,11 +424,15 @@ async function common(
     clients,
     sql,
     async changes() {
+      // The store's order (time, then time-ordered id), newest first: reversed, oldest first.
       const page = await audit.query({ category: 'change', limit: 1000 });
-      return [...page.events].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
+      return [...page.events].reverse();
     },
     async reset() {
-      await sql('TRUNCATE orders, order_lines, audit_events RESTART IDENTITY');
+      await sql(
+        'TRUNCATE orders, order_lines, order_tags, users, sessions, wide, audit_events RESTART IDENTITY; ' +
+          "INSERT INTO tags (id, name) VALUES (1, 'red'), (2, 'green'), (3, 'blue') ON CONFLICT DO NOTHING",
+      );
     },
     close,
   };
@@ -300,7 +494,7 @@ export async function postgresFixture(
     url,
     schema,
     extra: { options: searchPath, max: 6 },
-    entities: [typeormOrders, typeormLines],
+    entities: [typeormOrders, typeormLines, typeormTags, typeormUsers, typeormWide],
   });
   const fixture = await common(
     audit,
