@@ -44,7 +44,7 @@ export function securityMessage(parts: SecurityMessageParts): string {
       const reason = parts.reason
         ? (REASON_TEXT[parts.reason as LoginFailureReason] ?? parts.reason)
         : 'unknown reason';
-      return `Login failed for ${who}: ${reason}${parts.method ? ` (${methodText(parts.method)})` : ''}`;
+      return `Login failed for ${who}${via}: ${reason}`;
     }
     case 'logout':
       return `${who} logged out`;
