@@ -8,6 +8,7 @@ import pg from 'pg';
 import { type DataSource, type EntityManager, EntitySchema } from 'typeorm';
 import { uniqueSchemaName } from '../../../test/helpers/postgres-server.js';
 import { type Auditor, createAuditor } from '../../core/auditor.js';
+import type { AuditkitError } from '../../core/errors.js';
 import type { AuditEvent } from '../../core/event.js';
 import { pgliteStore } from '../../store/pglite/index.js';
 import { postgresStore } from '../../store/postgres/index.js';
@@ -75,7 +76,7 @@ export interface OrmClient {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: test tables are untyped on purpose
-type AnyKysely = Kysely<any>;
+export type AnyKysely = Kysely<any>;
 
 export function kyselyClient(db: AnyKysely): OrmClient {
   return {
@@ -402,6 +403,14 @@ export function typeormClient(manager: EntityManager): OrmClient {
 export interface CaptureFixture {
   audit: Auditor;
   clients: OrmClient[];
+  /** The audited Kysely and Drizzle databases themselves, for adapter-specific tests. */
+  kysely: AnyKysely;
+  // biome-ignore lint/suspicious/noExplicitAny: both drivers' databases fit
+  drizzle: any;
+  /** Errors the auditor reported (onError), in order. */
+  errors: AuditkitError[];
+  /** Another audited Kysely on the same database, with other capture options (destroy it after use). */
+  kyselyWith(options: ChangeCaptureOptions): AnyKysely;
   /** Runs SQL on the test database (in the test schema). */
   sql<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]>;
   /** Every change event, oldest first. */
@@ -413,15 +422,23 @@ export interface CaptureFixture {
 
 async function common(
   audit: Auditor,
+  errors: AuditkitError[],
+  kyselyWith: (options: ChangeCaptureOptions) => AnyKysely,
   sql: CaptureFixture['sql'],
-  clients: OrmClient[],
+  kysely: AnyKysely,
+  drizzleDb: unknown,
   close: () => Promise<void>,
 ) {
+  const clients = [kyselyClient(kysely), drizzleClient(drizzleDb as DrizzleDb)];
   await audit.migrate();
   await sql(TABLES_SQL);
   const fixture: CaptureFixture = {
     audit,
     clients,
+    kysely,
+    drizzle: drizzleDb,
+    errors,
+    kyselyWith,
     sql,
     async changes() {
       // The store's order (time, then time-ordered id), newest first: reversed, oldest first.
@@ -446,13 +463,24 @@ export async function pgliteFixture(
   const db = await PGlite.create();
   const schema = uniqueSchemaName('changes');
   await db.exec(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"`);
-  const audit = createAuditor({ store: pgliteStore({ db, schema }), mode: 'sync', spool: false });
+  const errors: AuditkitError[] = [];
+  const audit = createAuditor({
+    store: pgliteStore({ db, schema }),
+    mode: 'sync',
+    spool: false,
+    onError: (error) => errors.push(error),
+  });
   const kysely: AnyKysely = new Kysely({
     dialect: auditDialect(new PostgresDialect({ pool: pglitePool(db) as never }), audit, options),
   });
   const drizzleDb = auditDrizzle(drizzlePglite(db), audit, options);
   return common(
     audit,
+    errors,
+    (other) =>
+      new Kysely({
+        dialect: auditDialect(new PostgresDialect({ pool: pglitePool(db) as never }), audit, other),
+      }),
     async (text, values) => {
       if (!values) {
         const results = await db.exec(text);
@@ -460,7 +488,8 @@ export async function pgliteFixture(
       }
       return (await db.query(text, values)).rows as never[];
     },
-    [kyselyClient(kysely), drizzleClient(drizzleDb as unknown as DrizzleDb)],
+    kysely,
+    drizzleDb,
     async () => {
       await kysely.destroy();
       await audit.close();
@@ -479,10 +508,12 @@ export async function postgresFixture(
   await admin.query(`CREATE SCHEMA "${schema}"`);
   const searchPath = `-c search_path="${schema}"`;
   const pool = new pg.Pool({ connectionString: url, max: 6, options: searchPath });
+  const errors: AuditkitError[] = [];
   const audit = createAuditor({
     store: postgresStore({ connectionString: url, schema }),
     mode: 'sync',
     spool: false,
+    onError: (error) => errors.push(error),
   });
   const kysely: AnyKysely = new Kysely({
     dialect: auditDialect(new PostgresDialect({ pool }), audit, options),
@@ -498,8 +529,14 @@ export async function postgresFixture(
   });
   const fixture = await common(
     audit,
+    errors,
+    (other) => {
+      const own = new pg.Pool({ connectionString: url, max: 2, options: searchPath });
+      return new Kysely({ dialect: auditDialect(new PostgresDialect({ pool: own }), audit, other) });
+    },
     async (text, values) => (await pool.query(text, values)).rows,
-    [kyselyClient(kysely), drizzleClient(drizzleDb as unknown as DrizzleDb)],
+    kysely,
+    drizzleDb,
     async () => {
       await dataSource.destroy();
       await kysely.destroy();
