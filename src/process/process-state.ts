@@ -107,9 +107,9 @@ function toStep(stored: StoredStep): StepState {
 }
 
 /**
- * Folds the events of one process (any order, other events ignored) into its state: later state
- * changes win, a finished step replaces its started record, steps listed only on the finished event
- * are kept. Null when no event belongs to the process.
+ * Folds the events of one process (any order, other events ignored) into its state, in time order:
+ * the latest record of each step wins (a step started again after failing is running again), steps
+ * listed only on the finished event are kept. Null when no event belongs to the process.
  */
 export function foldProcess(processId: string, events: readonly AuditEvent[]): ProcessState | null {
   const mine = events
@@ -124,13 +124,8 @@ export function foldProcess(processId: string, events: readonly AuditEvent[]): P
     if (state.tenantId === undefined) state.tenantId = event.tenantId ?? null;
     if (event.target && !state.subject) state.subject = event.target;
     if (stored.startedAt && !state.startedAt) state.startedAt = new Date(stored.startedAt);
-    if (stored.step) {
-      const known = steps.get(stored.step.id);
-      // A late "started" record never overwrites a step that already finished.
-      if (!(known && known.status !== 'running' && stored.phase === 'step.started')) {
-        steps.set(stored.step.id, toStep(stored.step));
-      }
-    }
+    // The latest record of a step wins: a step started again after it failed (a retry) is running again.
+    if (stored.step) steps.set(stored.step.id, toStep(stored.step));
     if (stored.phase === 'finished') {
       state.status = 'finished';
       state.outcome = event.outcome;
