@@ -11,6 +11,7 @@ import {
   drizzleOrders,
   pgliteFixture,
   postgresFixture,
+  typeormNotes,
   typeormOrders,
 } from './testing/fixtures.js';
 import { FORCE_LOG_DATA_KEY } from './typeorm/index.js';
@@ -184,6 +185,26 @@ describe.each(databases)('capture settings and adapter details on $name', ({ ski
     expect(seen).toEqual(['kysely', 'drizzle']);
   });
 
+  it.skipIf(skip)('records the change when the actor source throws, and reports the failure', async () => {
+    for (const client of fx.clients) {
+      await fx.reset();
+      fx.errors.length = 0;
+      await fx.audit.runWithContext(
+        {
+          actor: () => {
+            throw new Error('session store down');
+          },
+          requestId: 'req-1',
+        },
+        () => client.insertOrder(order),
+      );
+      const [event] = await fx.changes();
+      expect(event?.actor, client.name).toEqual({ type: 'anonymous' });
+      expect(event?.correlation?.requestId).toBe('req-1');
+      expect(fx.errors.map((e) => e.code)).toEqual(['actor_resolution_failed']);
+    }
+  });
+
   it.skipIf(skip)('records a table without a primary key without target.id, and says so once', async () => {
     await fx.sql('CREATE TABLE IF NOT EXISTS logbook (line text)');
     await fx.kysely.insertInto('logbook').values({ line: 'one' }).execute();
@@ -250,6 +271,23 @@ describe.skipIf(!url)('TypeORM specifics on PostgreSQL', () => {
       ['record.created', '1', [null, 'ada']],
       ['record.created', '2', [null, 'bob']],
     ]);
+  });
+
+  it('records softRemove() and recover() as updates of the deletion column', async () => {
+    const notes = fx.dataSource.getRepository(typeormNotes);
+    const note = await notes.save(notes.create({ body: 'hello' }));
+    await notes.softRemove(note);
+    await notes.recover(note);
+    const events = await fx.changes();
+    expect(events.map((e) => [e.action, Object.keys(e.changes ?? {})])).toEqual([
+      ['record.created', ['id', 'body', 'deleted_at']],
+      ['record.updated', ['deleted_at']],
+      ['record.updated', ['deleted_at']],
+    ]);
+    const removedAt = events[1]?.changes?.deleted_at as [null, string];
+    expect(removedAt[0]).toBeNull();
+    expect(Number.isNaN(Date.parse(removedAt[1]))).toBe(false);
+    expect(events[2]?.changes?.deleted_at).toEqual([removedAt[1], null]);
   });
 
   it('reports QueryBuilder updates and deletes it cannot see, once per table and kind', async () => {

@@ -29,6 +29,7 @@ export const TABLES_SQL = `
   CREATE TABLE order_tags (order_id integer NOT NULL, tag_id integer NOT NULL, PRIMARY KEY (order_id, tag_id));
   CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, password_hash text NOT NULL);
   CREATE TABLE sessions (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE);
+  CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL, deleted_at timestamptz);
   CREATE TABLE wide (id serial PRIMARY KEY, body text, ${WIDE_COLUMNS.map((c) => `${c} text`).join(', ')});`;
 
 /** Capture settings the tests share: the IBAN masked, the note never recorded, order_tags as a relation. */
@@ -311,6 +312,16 @@ export const typeormUsers = new EntitySchema<UserEntity>({
     password_hash: { type: 'text' },
   },
 });
+/** A table with TypeORM soft deletes (`softRemove` / `recover` set and clear `deleted_at`). */
+export const typeormNotes = new EntitySchema<{ id: number; body: string; deleted_at: Date | null }>({
+  name: 'Note',
+  tableName: 'notes',
+  columns: {
+    id: { type: 'int', primary: true, generated: 'increment' },
+    body: { type: 'text' },
+    deleted_at: { type: 'timestamptz', deleteDate: true, nullable: true },
+  },
+});
 export const typeormWide = new EntitySchema<Record<string, unknown>>({
   name: 'Wide',
   tableName: 'wide',
@@ -447,7 +458,7 @@ async function common(
     },
     async reset() {
       await sql(
-        'TRUNCATE orders, order_lines, order_tags, users, sessions, wide, audit_events RESTART IDENTITY; ' +
+        'TRUNCATE orders, order_lines, order_tags, users, sessions, notes, wide, audit_events RESTART IDENTITY; ' +
           "INSERT INTO tags (id, name) VALUES (1, 'red'), (2, 'green'), (3, 'blue') ON CONFLICT DO NOTHING",
       );
     },
@@ -525,7 +536,7 @@ export async function postgresFixture(
     url,
     schema,
     extra: { options: searchPath, max: 6 },
-    entities: [typeormOrders, typeormLines, typeormTags, typeormUsers, typeormWide],
+    entities: [typeormOrders, typeormLines, typeormTags, typeormUsers, typeormNotes, typeormWide],
   });
   const fixture = await common(
     audit,
