@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createAuditor } from 'auditkit';
 import { auditPlugin, flushHttpAudit } from 'auditkit/fastify';
 import { pgliteStore } from 'auditkit/pglite';
+import { auditUi, auditUiFastify, hashPassword } from 'auditkit/ui';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { jwtVerify, SignJWT } from 'jose';
 
@@ -72,11 +73,24 @@ await app.register(auditPlugin, {
   logoutPaths: ['/logout'],
   // Uploads are summarised anyway; the landing page's HTML is not worth storing.
   skipBodyFor: ['/api/uploads', /^\/$/],
-  excludePaths: ['/favicon.ico', '/health'],
+  // The admin UI records what its users do itself (ui.* events).
+  excludePaths: ['/favicon.ico', '/health', /^\/audit(\/|$)/],
   accessLog: { dir: `${dataDir}access-log` },
 });
 
 app.get('/health', async () => ({ ok: true }));
+
+/** The admin UI under /audit, with one demo admin whose credentials the console prints. */
+const UI_USER = process.env.DEMO_UI_USER ?? 'admin';
+const UI_PASSWORD = process.env.DEMO_UI_PASSWORD ?? 'auditkit-demo';
+const ui = auditUi({
+  audit,
+  basePath: '/audit',
+  users: [
+    { username: UI_USER, passwordHash: await hashPassword(UI_PASSWORD), role: 'admin', name: 'Demo admin' },
+  ],
+});
+await app.register(auditUiFastify(ui));
 
 app.post('/login', async (request, reply) => {
   const { username, password } = (request.body ?? {}) as { username?: string; password?: string };
@@ -204,6 +218,7 @@ app.get('/', async (_request, reply) => {
         '<h1>Auditkit demo</h1><p>An invoicing API on Fastify, audited by Auditkit into PGlite. ' +
         'Log in with <code>POST /login {"username":"ada","password":"lovelace"}</code>, then call ' +
         '<code>/api/invoices</code> with the bearer token. Every request below became an audit event.</p>' +
+        `<p><a href="/audit/">Open the admin UI</a> (user <code>${esc(UI_USER)}</code>, password printed on the console).</p>` +
         `<h2>Latest events</h2><table><tr><th>time</th><th>category</th><th>action</th><th>outcome</th><th>actor</th><th>request</th><th>target</th></tr>${rows}</table>`,
     );
 });
@@ -260,11 +275,13 @@ const listening = typeof address === 'object' && address ? address.port : port;
 const base = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${listening}`;
 await exerciseOnce(base);
 console.log(`Auditkit demo on ${base} (audit data in ${dataDir})`);
+console.log(`Admin UI on ${base}/audit (user ${UI_USER}, password ${UI_PASSWORD})`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void app
       .close()
+      .then(() => ui.close())
       .then(() => audit.close())
       .then(() => process.exit(0));
   });
