@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isAuditkitError } from '../core/errors.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerErase } from './commands/erase.js';
+import { registerErrors } from './commands/errors.js';
 import { registerExport } from './commands/export.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -22,6 +23,7 @@ const COMMANDS: Array<(program: Command, io: CliIo) => void> = [
   registerErase,
   registerExport,
   registerUi,
+  registerErrors,
 ];
 
 /** Builds the `auditkit` program; exported so tests and embedding apps can run it in-process. */

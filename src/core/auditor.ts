@@ -276,6 +276,7 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
     record,
     reportError,
     query: (query) => store.query(query),
+    flush: () => writer.flush(),
     notify: config.notify,
   });
 

@@ -91,7 +91,7 @@ export interface RetryReport {
  * `pending`; a follow-up event records each try (`notification.sent` / `.failed` / `.suppressed`).
  */
 export interface ErrorLog {
-  /** Error events whose notice was to be sent, with where each stands, newest first. */
+  /** Error events whose notice was to be sent, with where each stands, newest first (after a flush). */
   list(options?: ListErrorNotificationsOptions): Promise<ErrorNotification[]>;
   /**
    * Sends again the notices that are due: failed ones after a doubling delay, and pending ones left by
@@ -105,6 +105,8 @@ export interface ErrorLogDeps {
   record(input: AuditEventInput): Promise<AuditEvent>;
   reportError(error: unknown, code?: string): void;
   query(query: AuditQuery): Promise<AuditPage>;
+  /** Stores what this auditor recorded so far, so a listing sees its own follow-ups. */
+  flush(): Promise<void>;
   notify?: NotifyOptions | undefined;
 }
 
@@ -223,7 +225,10 @@ export function createErrorLog(deps: ErrorLogDeps): {
   };
 
   const errors: ErrorLog = {
-    list: (options) => listErrorNotifications(deps.query, options),
+    list: async (options) => {
+      await deps.flush();
+      return listErrorNotifications(deps.query, options);
+    },
     async retryUnsent(options = {}) {
       const now = (options.now ?? (() => new Date()))().getTime();
       const pendingAfterMs = options.pendingAfterMs ?? 60_000;
@@ -231,6 +236,7 @@ export function createErrorLog(deps: ErrorLogDeps): {
       const maxDelayMs = options.maxDelayMs ?? 3_600_000;
       const maxTries = options.maxTries ?? 10;
       const report: RetryReport = { tried: 0, sent: 0, failed: 0, skipped: 0 };
+      await deps.flush();
       const unsent = await listErrorNotifications(deps.query, {
         since: options.since,
         tenantId: options.tenantId,
