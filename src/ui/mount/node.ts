@@ -35,7 +35,11 @@ export async function toFetchRequest(req: NodeRequestLike, url?: string, readBod
       headers.delete('content-length');
     } else body = await readNodeBody(req);
   }
-  return new Request(target, { method, headers, ...(body === undefined ? {} : { body: body as NonNullable<RequestInit['body']> }) });
+  return new Request(target, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: body as NonNullable<RequestInit['body']> }),
+  });
 }
 
 /** A body a parser already turned into an object becomes an urlencoded form again. */
