@@ -83,7 +83,7 @@ export async function scanSummary(
       topActors: [...actors.values()].sort((a, b) => b.count - a.count).slice(0, top),
       topReasons: [...reasons]
         .map(([reason, count]) => ({ reason, count }))
-        .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason))
+        .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0))
         .slice(0, top),
     },
   };
