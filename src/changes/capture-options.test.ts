@@ -164,6 +164,21 @@ describe.each(databases)('capture settings and adapter details on $name', ({ ski
     },
   );
 
+  it.skipIf(skip)('runs a streamed Kysely write whole, records it, and streams its rows', async () => {
+    const id = (await fx.clients[0]?.insertOrder(order)) as number;
+    const streamed: unknown[] = [];
+    for await (const row of fx.kysely
+      .updateTable('orders')
+      .set({ status: 'streamed' })
+      .where('id', '=', id)
+      .returning(['id', 'status'])
+      .stream()) {
+      streamed.push(row);
+    }
+    expect(streamed).toEqual([{ id, status: 'streamed' }]);
+    expect((await fx.changes()).at(-1)?.changes).toEqual({ status: ['new', 'streamed'] });
+  });
+
   it.skipIf(skip)('refuses a prepared Drizzle write it cannot capture, with a typed error', () => {
     expect(() => fx.drizzle.delete(drizzleOrders).where(eq(drizzleOrders.id, 1)).prepare('del')).toThrow(
       AuditkitError,

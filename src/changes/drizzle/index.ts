@@ -7,5 +7,5 @@
  * const db = auditDrizzle(drizzle(pool), audit);
  */
 export { type ChangeCaptureOptions, type ExecuteSql, forceLog, withoutAuditing } from '../capture.js';
-export type { TableCaptureOptions } from '../diff.js';
+export type { RelationCaptureOptions, TableCaptureOptions } from '../diff.js';
 export { auditDrizzle, fromDrizzle } from './audit-drizzle.js';

@@ -6,5 +6,5 @@
  * const db = new Kysely<DB>({ dialect: auditDialect(new PostgresDialect({ pool }), audit) });
  */
 export { type ChangeCaptureOptions, type ExecuteSql, forceLog, withoutAuditing } from '../capture.js';
-export type { TableCaptureOptions } from '../diff.js';
+export type { RelationCaptureOptions, TableCaptureOptions } from '../diff.js';
 export { auditDialect, fromKysely } from './audit-dialect.js';

@@ -8,7 +8,7 @@
  * installAuditSubscriber(dataSource, audit);
  */
 export { type ChangeCaptureOptions, forceLog, withoutAuditing } from '../capture.js';
-export type { TableCaptureOptions } from '../diff.js';
+export type { RelationCaptureOptions, TableCaptureOptions } from '../diff.js';
 export {
   type AuditkitChangeSubscriber,
   auditSubscriber,
