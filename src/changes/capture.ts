@@ -288,7 +288,8 @@ export class ChangeCapture {
         'write_failed',
         `Could not record ${events.length} change(s) of ${table.name} in ${this.#eventsTable}, so the ` +
           `change was not made: ${error instanceof Error ? error.message : String(error)}. Run ` +
-          'audit.migrate() on this database, or set eventsTable to the audit table of this database.',
+          'audit.migrate() on this database (or set eventsTable to its audit table), and grant the ' +
+          "application's database user INSERT on it.",
         { cause: error },
       );
     }
