@@ -195,8 +195,11 @@ describe.skipIf(skip !== '')(`admin UI in Chromium${skip ? ` (skipped: ${skip})`
   it('moves through the rows with the keyboard and opens one with Enter', async () => {
     const page = await newPage();
     await logIn(page, 'vic');
+    await page.waitForLoadState('load'); // app.js (deferred) has run
+    await page.locator('table.events a.row-link').first().waitFor();
     await page.keyboard.press('j');
     await page.keyboard.press('j');
+    await page.locator('table.events tr.selected').waitFor();
     const focused = await page.evaluate(() =>
       document.activeElement?.closest('tr')?.classList.contains('selected'),
     );
