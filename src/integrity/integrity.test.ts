@@ -4,6 +4,7 @@ import { createTestSchema } from '../../test/helpers/postgres-server.js';
 import type { AuditEvent } from '../core/event.js';
 import { pgliteStore } from '../store/pglite/index.js';
 import { postgresStore } from '../store/postgres/index.js';
+import { INSERT_COLUMNS, insertRowSource, toInsertParams } from '../store/sql/event-rows.js';
 import type { SqlAuditStore } from '../store/sql/sql-audit-store.js';
 import { chainHash, GENESIS_HASH, personalDigest, recordText, splitEvent } from './event-hash.js';
 import { generateSigningKeys } from './keys.js';
@@ -48,13 +49,25 @@ async function tamper(store: SqlAuditStore, ...statements: string[]): Promise<vo
   });
 }
 
+/** The event sealed at `seq` of `tenant`'s chain. */
 async function idAt(store: SqlAuditStore, tenant: string, seq: number): Promise<string> {
   const rows = await store.executor.query<{ id: string }>(
-    `SELECT id::text AS id FROM ${store.table} WHERE tenant_id = $1 AND seq = $2`,
-    [tenant, seq],
+    `SELECT event_id::text AS id FROM "${store.schema}".audit_seals WHERE chain = $1 AND seq = $2`,
+    [`=${tenant}`, seq],
   );
   return rows.rows[0]?.id as string;
 }
+
+/** How many events have a seal. */
+async function sealedCount(store: SqlAuditStore): Promise<number> {
+  const rows = await store.executor.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM "${store.schema}".audit_seals`,
+  );
+  return rows.rows[0]?.n ?? 0;
+}
+
+/** A database owner lifting the one-seal-per-seq constraint, to forge or renumber seals. */
+const DROP_SEAL_KEY = 'ALTER TABLE audit_seals DROP CONSTRAINT audit_seals_pkey';
 
 function integritySuite(name: string, makeStore: MakeStore): void {
   /** A store with 30 events of tenant `org_a` and 5 of `org_b`, sealed with checkpoints every 10. */
@@ -91,7 +104,8 @@ function integritySuite(name: string, makeStore: MakeStore): void {
           data: Record<string, unknown>;
           personal_salt: string;
         }>(
-          `SELECT id::text AS id, tenant_id, seq, hash, data, personal_salt, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at FROM ${store.table} ORDER BY tenant_id NULLS FIRST, seq`,
+          `SELECT e.id::text AS id, e.tenant_id, s.seq, s.hash, e.data, s.personal_salt, to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at ` +
+            `FROM ${store.table} e JOIN "${store.schema}".audit_seals s ON s.event_id = e.id AND s.occurred_at = e.occurred_at ORDER BY e.tenant_id NULLS FIRST, s.seq`,
         )
       ).rows;
       expect(rows.map((r) => [r.tenant_id, Number(r.seq)])).toEqual([
@@ -200,10 +214,7 @@ function integritySuite(name: string, makeStore: MakeStore): void {
       let sealed = 0;
       for (let i = 0; i < 200 && sealed < 2; i++) {
         await new Promise((resolve) => setTimeout(resolve, 25));
-        const rows = await store.executor.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM ${store.table} WHERE seq IS NOT NULL`,
-        );
-        sealed = rows.rows[0]?.n ?? 0;
+        sealed = await sealedCount(store);
       }
       await sealer.stop();
       expect(sealer.running).toBe(false);
@@ -253,12 +264,14 @@ function integritySuite(name: string, makeStore: MakeStore): void {
   });
 
   describe(`${name}: append-only storage`, () => {
-    it('rejects UPDATE, DELETE and TRUNCATE of events and checkpoints, naming what to use instead', async () => {
+    it('rejects UPDATE, DELETE and TRUNCATE of events, seals and checkpoints, naming what to use instead', async () => {
       const store = await sealedStore();
       for (const statement of [
         `UPDATE ${store.table} SET action = 'x'`,
         `DELETE FROM ${store.table}`,
         `TRUNCATE ${store.table}`,
+        `UPDATE "${store.schema}".audit_seals SET hash = 'x'`,
+        `DELETE FROM "${store.schema}".audit_seals`,
         `DELETE FROM "${store.schema}".auditkit_checkpoints`,
       ]) {
         await expect(store.executor.query(statement)).rejects.toMatchObject({
@@ -269,9 +282,14 @@ function integritySuite(name: string, makeStore: MakeStore): void {
       // A new event is written and sealed as usual.
       await store.append([event('org_a')]);
       expect((await seal(store, { signingKey: keys.privateKeyPem })).sealed).toBe(1);
-      // The sealer's right to write seq and hash covers unsealed events only.
+      // A sealing transaction only adds seals: it can change neither an event nor a seal.
       await expect(
-        withMaintenance(store, 'seal', (tx) => tx.query(`UPDATE ${store.table} SET seq = 99 WHERE seq = 1`)),
+        withMaintenance(store, 'seal', (tx) => tx.query(`UPDATE ${store.table} SET seq = 99`)),
+      ).rejects.toMatchObject({ code: 'AK001' });
+      await expect(
+        withMaintenance(store, 'seal', (tx) =>
+          tx.query(`UPDATE "${store.schema}".audit_seals SET seq = 99 WHERE seq = 1`),
+        ),
       ).rejects.toMatchObject({ code: 'AK001' });
       expect((await verifyWithKey(store)).ok).toBe(true);
       await store.close();
@@ -316,7 +334,7 @@ function integritySuite(name: string, makeStore: MakeStore): void {
       });
       const events = (
         await store.executor.query<{ seq: string; at: Date }>(
-          `SELECT seq, occurred_at AS at FROM ${store.table} WHERE tenant_id = 'org_a' ORDER BY seq`,
+          `SELECT seq, occurred_at AS at FROM "${store.schema}".audit_seals WHERE chain = '=org_a' ORDER BY seq`,
         )
       ).rows;
       const from = new Date(events[14]?.at as Date);
@@ -328,7 +346,7 @@ function integritySuite(name: string, makeStore: MakeStore): void {
       // A modification outside the range is not seen by a ranged verify, and is by a full one.
       await tamper(
         store,
-        `UPDATE audit_events SET data = jsonb_set(data, '{action}', '"x.y"') WHERE tenant_id = 'org_a' AND seq = 25`,
+        `UPDATE audit_events SET data = jsonb_set(data, '{action}', '"x.y"') WHERE id = '${await idAt(store, 'org_a', 25)}'`,
       );
       expect((await verify(store, { tenantId: 'org_a', from, to, publicKey: keys.publicKeyPem })).ok).toBe(
         true,
@@ -403,36 +421,58 @@ function integritySuite(name: string, makeStore: MakeStore): void {
     it('edit the stored hash: modified, at that event only', async () => {
       const store = await sealedStore();
       const id = await idAt(store, 'org_a', 21);
-      await tamper(store, `UPDATE audit_events SET hash = repeat('ab', 32) WHERE id = '${id}'`);
+      await tamper(store, `UPDATE audit_seals SET hash = repeat('ab', 32) WHERE event_id = '${id}'`);
       const report = await verifyWithKey(store);
       expect(report.firstProblem).toMatchObject({ kind: 'modified', seq: 21, eventId: id });
       expect(report.problems.filter((p) => p.kind !== 'checkpoint')).toHaveLength(1);
       await store.close();
     });
 
-    it('delete a row: deleted, naming the missing seq', async () => {
+    it('delete an event: deleted, naming the event its seal still names', async () => {
       const store = await sealedStore();
-      await tamper(store, `DELETE FROM audit_events WHERE tenant_id = 'org_a' AND seq = 15`);
+      const id = await idAt(store, 'org_a', 15);
+      await tamper(store, `DELETE FROM audit_events WHERE id = '${id}'`);
+      const report = await verifyWithKey(store);
+      expect(report.firstProblem).toMatchObject({ kind: 'deleted', tenantId: 'org_a', seq: 15, eventId: id });
+      expect(report.problems).toHaveLength(1);
+      await store.close();
+    });
+
+    it('delete an event and its seal: deleted, naming the missing seq', async () => {
+      const store = await sealedStore();
+      const id = await idAt(store, 'org_a', 15);
+      await tamper(
+        store,
+        `DELETE FROM audit_events WHERE id = '${id}'`,
+        `DELETE FROM audit_seals WHERE event_id = '${id}'`,
+      );
       const report = await verifyWithKey(store);
       expect(report.firstProblem).toMatchObject({ kind: 'deleted', tenantId: 'org_a', seq: 15 });
       expect(report.problems.some((p) => p.kind === 'checkpoint' && p.seq === 20)).toBe(true);
       await store.close();
     });
 
-    it('delete a row and renumber the later ones: deleted', async () => {
+    it('delete an event and its seal and renumber the later seals: deleted', async () => {
       const store = await sealedStore();
+      const id = await idAt(store, 'org_a', 15);
       await tamper(
         store,
-        `DELETE FROM audit_events WHERE tenant_id = 'org_a' AND seq = 15`,
-        `UPDATE audit_events SET seq = seq - 1 WHERE tenant_id = 'org_a' AND seq > 15`,
+        DROP_SEAL_KEY,
+        `DELETE FROM audit_events WHERE id = '${id}'`,
+        `DELETE FROM audit_seals WHERE event_id = '${id}'`,
+        `UPDATE audit_seals SET seq = seq - 1 WHERE chain = '=org_a' AND seq > 15`,
       );
       expect((await verifyWithKey(store)).firstProblem).toMatchObject({ kind: 'deleted', seq: 15 });
       await store.close();
     });
 
-    it('delete the newest events: deleted, at the end of the chain', async () => {
+    it('delete the newest events and their seals: deleted, at the end of the chain', async () => {
       const store = await sealedStore();
-      await tamper(store, `DELETE FROM audit_events WHERE tenant_id = 'org_b' AND seq >= 4`);
+      await tamper(
+        store,
+        `DELETE FROM audit_events e USING audit_seals s WHERE s.event_id = e.id AND s.chain = '=org_b' AND s.seq >= 4`,
+        `DELETE FROM audit_seals WHERE chain = '=org_b' AND seq >= 4`,
+      );
       expect((await verifyWithKey(store)).firstProblem).toMatchObject({
         kind: 'deleted',
         tenantId: 'org_b',
@@ -441,15 +481,19 @@ function integritySuite(name: string, makeStore: MakeStore): void {
       await store.close();
     });
 
+    /** Copies the event at `seq` of org_a as a new event `forged`, with a seal at `at` (a made-up hash). */
+    const forge = (source: number, forged: string, at: number) => [
+      `INSERT INTO audit_events (id, occurred_at, category, action, outcome, tenant_id, actor_type, actor_id, actor_label, target_type, target_id, target_label, message, recorded_xid, data)
+       SELECT '${forged}', e.occurred_at, category, action, outcome, tenant_id, actor_type, actor_id, actor_label, target_type, target_id, target_label, message, recorded_xid, jsonb_set(data, '{id}', '"${forged}"')
+       FROM audit_events e JOIN audit_seals s ON s.event_id = e.id WHERE s.chain = '=org_a' AND s.seq = ${source}`,
+      `INSERT INTO audit_seals (chain, seq, event_id, occurred_at, hash, personal_digest, personal_salt)
+       SELECT chain, ${at}, '${forged}', occurred_at, repeat('cd', 32), personal_digest, personal_salt FROM audit_seals WHERE chain = '=org_a' AND seq = ${source}`,
+    ];
+
     it('insert a forged row with a taken seq: inserted, naming the forged event', async () => {
       const store = await sealedStore();
       const forged = randomUUID();
-      await tamper(
-        store,
-        `INSERT INTO audit_events (id, occurred_at, category, action, outcome, tenant_id, actor_type, actor_id, actor_label, target_type, target_id, target_label, message, seq, hash, personal_digest, personal_salt, data)
-         SELECT '${forged}', occurred_at, category, action, outcome, tenant_id, actor_type, actor_id, actor_label, target_type, target_id, target_label, message, seq, repeat('cd', 32), personal_digest, personal_salt, jsonb_set(data, '{id}', '"${forged}"')
-         FROM audit_events WHERE tenant_id = 'org_a' AND seq = 9`,
-      );
+      await tamper(store, DROP_SEAL_KEY, ...forge(9, forged, 9));
       const report = await verifyWithKey(store);
       expect(report.firstProblem).toMatchObject({ kind: 'inserted', seq: 9, eventId: forged });
       expect(report.problems).toHaveLength(1);
@@ -461,10 +505,9 @@ function integritySuite(name: string, makeStore: MakeStore): void {
       const forged = randomUUID();
       await tamper(
         store,
-        `UPDATE audit_events SET seq = seq + 1 WHERE tenant_id = 'org_a' AND seq >= 9`,
-        `INSERT INTO audit_events (id, occurred_at, category, action, outcome, tenant_id, actor_type, actor_id, actor_label, target_type, target_id, target_label, message, seq, hash, personal_digest, personal_salt, data)
-         SELECT '${forged}', occurred_at, category, action, outcome, tenant_id, actor_type, actor_id, actor_label, target_type, target_id, target_label, message, 9, repeat('cd', 32), personal_digest, personal_salt, jsonb_set(data, '{id}', '"${forged}"')
-         FROM audit_events WHERE tenant_id = 'org_a' AND seq = 8`,
+        DROP_SEAL_KEY,
+        `UPDATE audit_seals SET seq = seq + 1 WHERE chain = '=org_a' AND seq >= 9`,
+        ...forge(8, forged, 9),
       );
       const report = await verifyWithKey(store);
       expect(report.firstProblem).toMatchObject({ kind: 'inserted', seq: 9, eventId: forged });
@@ -478,7 +521,8 @@ function integritySuite(name: string, makeStore: MakeStore): void {
       const b = await idAt(store, 'org_a', 6);
       await tamper(
         store,
-        `UPDATE audit_events SET seq = CASE seq WHEN 5 THEN 6 ELSE 5 END WHERE tenant_id = 'org_a' AND seq IN (5, 6)`,
+        DROP_SEAL_KEY,
+        `UPDATE audit_seals SET seq = CASE seq WHEN 5 THEN 6 ELSE 5 END WHERE chain = '=org_a' AND seq IN (5, 6)`,
       );
       const report = await verifyWithKey(store);
       expect(report.problems.filter((p) => p.kind !== 'checkpoint')).toEqual([
@@ -488,15 +532,14 @@ function integritySuite(name: string, makeStore: MakeStore): void {
       await store.close();
     });
 
-    it('swap the contents of two rows (seq and hash left in place): reordered, naming both events', async () => {
+    it('swap the events of two seals (seq and hash left in place): reordered, naming both events', async () => {
       const store = await sealedStore();
       const a = await idAt(store, 'org_a', 5);
       const b = await idAt(store, 'org_a', 6);
       await tamper(
         store,
-        `UPDATE audit_events e SET seq = CASE e.seq WHEN 5 THEN 6 ELSE 5 END,
-           hash = (SELECT x.hash FROM audit_events x WHERE x.tenant_id = 'org_a' AND x.seq = CASE e.seq WHEN 5 THEN 6 ELSE 5 END)
-         WHERE e.tenant_id = 'org_a' AND e.seq IN (5, 6)`,
+        `UPDATE audit_seals s SET event_id = x.event_id, occurred_at = x.occurred_at, personal_digest = x.personal_digest, personal_salt = x.personal_salt
+         FROM audit_seals x WHERE s.chain = '=org_a' AND x.chain = '=org_a' AND s.seq IN (5, 6) AND x.seq = CASE s.seq WHEN 5 THEN 6 ELSE 5 END`,
       );
       const report = await verifyWithKey(store);
       expect(report.problems).toEqual([
@@ -561,6 +604,86 @@ function integritySuite(name: string, makeStore: MakeStore): void {
     });
   });
 
+  describe(`${name}: the sealer's queue`, () => {
+    it('an event the sealer went past without sealing it is named as inserted', async () => {
+      const store = await sealedStore();
+      const forged = randomUUID();
+      // A copy of a sealed event under a new id, with the transaction id of events sealed long ago.
+      await tamper(
+        store,
+        `INSERT INTO audit_events (id, occurred_at, category, action, outcome, tenant_id, actor_type, actor_id, actor_label, target_type, target_id, target_label, message, recorded_xid, data)
+         SELECT '${forged}', occurred_at, category, action, outcome, tenant_id, actor_type, actor_id, actor_label, target_type, target_id, target_label, message, recorded_xid, jsonb_set(data, '{id}', '"${forged}"')
+         FROM audit_events WHERE id = '${await idAt(store, 'org_a', 4)}'`,
+      );
+      const report = await verifyWithKey(store);
+      expect(report).toMatchObject({ ok: false, unsealed: 0 });
+      expect(report.problems).toEqual([
+        expect.objectContaining({ kind: 'inserted', tenantId: 'org_a', seq: null, eventId: forged }),
+      ]);
+      // The sealer never goes back for it: it stays a problem.
+      expect((await seal(store)).sealed).toBe(0);
+      expect((await verifyWithKey(store)).firstProblem).toMatchObject({ eventId: forged });
+      await store.close();
+    });
+
+    it('converts a database sealed by the first layout (seal columns in the event row) and keeps its chain', async () => {
+      const { runMigrations, MIGRATIONS } = await import('../store/sql/migrations.js');
+      const { INTEGRITY_MIGRATIONS } = await import('./migrations.js');
+      const store = await makeStore();
+      await runMigrations({
+        executor: store.executor,
+        dialect: { partitioned: store.partitioned },
+        schema: store.schema,
+        migrations: [...MIGRATIONS, ...INTEGRITY_MIGRATIONS.filter((m) => m.version < 703)],
+        target: 'test',
+      });
+      const events = [event('org_m'), event('org_m'), event('org_m'), event('org_m')];
+      await store.append(events);
+      // Seal the first three by hand, the way the first layout did, then let retention remove the second.
+      let prev = GENESIS_HASH;
+      const statements: string[] = [];
+      for (const [i, e] of events.slice(0, 3).entries()) {
+        const salt = `${i}`.repeat(32);
+        const at = (e.occurredAt as Date).toISOString().replace('Z', '000Z');
+        const { clear, personal } = splitEvent(JSON.parse(JSON.stringify(e)));
+        const digest = personalDigest(personal, salt);
+        const hash = chainHash(
+          prev,
+          recordText({ id: e.id, at, tenantId: 'org_m', seq: i + 1, clear, digest }),
+        );
+        statements.push(
+          `UPDATE audit_events SET seq = ${i + 1}, hash = '${hash}', personal_digest = '${digest}', personal_salt = '${salt}' WHERE id = '${e.id}'`,
+        );
+        prev = hash;
+        if (i === 1) {
+          statements.push(
+            `INSERT INTO auditkit_tombstones (chain, seq, hash, event_id, reason) VALUES ('=org_m', 2, '${hash}', '${e.id}', 'retention')`,
+            `DELETE FROM audit_events WHERE id = '${e.id}'`,
+          );
+        }
+      }
+      statements.push(
+        `INSERT INTO auditkit_chain_heads (chain, tenant_id, last_seq, last_hash) VALUES ('=org_m', 'org_m', 3, '${prev}')`,
+      );
+      await tamper(store, ...statements);
+      // The next seal migrates: the three keep their seals, the fourth is sealed after them.
+      expect((await seal(store, { checkpointNow: true })).sealed).toBe(1);
+      expect(await idAt(store, 'org_m', 1)).toBe(events[0]?.id);
+      expect(await idAt(store, 'org_m', 4)).toBe(events[3]?.id);
+      const report = await verify(store);
+      expect(report).toMatchObject({ ok: true, unsealed: 0, checkedEvents: 3 });
+      expect(report.chains[0]).toMatchObject({
+        fromSeq: 1,
+        lastSeq: 4,
+        events: 3,
+        removed: 1,
+        checkpoints: 1,
+      });
+      expect(await store.get(events[2]?.id as string)).toMatchObject({ seq: 3 });
+      await store.close();
+    });
+  });
+
   describe(`${name}: inclusion proofs`, () => {
     it('proves an event offline with the public key alone, and detects any change to the receipt', async () => {
       const store = await sealedStore();
@@ -621,6 +744,45 @@ describe.skipIf(!url)(`postgres${url ? '' : ` (skipped: ${skipReason})`}`, () =>
     return postgresStore({ connectionString: url, schema, max: 3 });
   };
   integritySuite('postgres', makeStore);
+
+  it('seals an event whose transaction commits after a sealing round, and never skips or repeats one', async () => {
+    const store = await makeStore();
+    await store.migrate();
+    await seal(store);
+    const early = event('org_late');
+    const later = event('org_late');
+    // Their month's partition first: creating it would wait for the open transaction below.
+    await store.ensurePartitions(early.occurredAt, later.occurredAt);
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let inserted!: () => void;
+    const insertedEarly = new Promise<void>((resolve) => {
+      inserted = resolve;
+    });
+    // A transaction writes an event and stays open while a later event is written and sealed.
+    const open = store.executor.transaction!(async (tx) => {
+      await tx.query(
+        `INSERT INTO ${store.table} (${INSERT_COLUMNS.map(([column]) => column).join(', ')}) SELECT * FROM ${insertRowSource()}`,
+        toInsertParams([early]),
+      );
+      inserted();
+      await committed;
+    });
+    await insertedEarly;
+    await store.append([later]);
+    expect((await seal(store)).sealed).toBe(1);
+    expect(await idAt(store, 'org_late', 1)).toBe(later.id);
+    commit();
+    await open;
+    // Its transaction was still running: the next round takes it, once.
+    expect((await seal(store)).sealed).toBe(1);
+    expect(await idAt(store, 'org_late', 2)).toBe(early.id);
+    expect((await seal(store)).sealed).toBe(0);
+    expect(await verify(store)).toMatchObject({ ok: true, unsealed: 0, checkedEvents: 2 });
+    await store.close();
+  });
 
   it('writers never wait for the sealer: events are appended while it holds its lock', async () => {
     const store = await makeStore();

@@ -12,7 +12,7 @@ import { type KeyInput, loadPublicKey } from './keys.js';
 import { inclusionPath, verifyInclusion } from './merkle.js';
 import { ensureIntegritySchema } from './migrations.js';
 import { chainLeaves } from './sealer.js';
-import { chainKey, OCCURRED_AT_TEXT, type SqlAccess, sqlAccessOf, tablesOf } from './sql-access.js';
+import { chainKey, occurredAtText, type SqlAccess, sqlAccessOf, tablesOf } from './sql-access.js';
 
 /**
  * A receipt for one event: everything needed to prove, offline and with the public key alone, that the
@@ -71,8 +71,9 @@ export async function proof(store: AuditStore | SqlAccess, eventId: string): Pro
   }
   const row = (
     await access.executor.query<ProofRow>(
-      `SELECT id::text AS id, ${OCCURRED_AT_TEXT} AS at, tenant_id, seq, hash, data, personal_digest, personal_salt ` +
-        `FROM ${tables.events} WHERE id = $1::uuid ORDER BY occurred_at DESC LIMIT 1`,
+      `SELECT e.id::text AS id, ${occurredAtText('e')} AS at, e.tenant_id, s.seq, s.hash, e.data, s.personal_digest, s.personal_salt ` +
+        `FROM ${tables.events} e LEFT JOIN ${tables.seals} s ON s.event_id = e.id AND s.occurred_at = e.occurred_at ` +
+        'WHERE e.id = $1::uuid ORDER BY e.occurred_at DESC, s.seq LIMIT 1',
       [eventId],
     )
   ).rows[0];

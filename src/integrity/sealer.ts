@@ -25,11 +25,10 @@ import { ensureIntegritySchema } from './migrations.js';
 import {
   chainKey,
   type IntegrityTables,
-  OCCURRED_AT_TEXT,
+  occurredAtText,
   type SqlAccess,
   sqlAccessOf,
   tablesOf,
-  tenantCondition,
   textArray,
   withMaintenance,
 } from './sql-access.js';
@@ -124,14 +123,29 @@ interface UnsealedRow {
   id: string;
   at: string;
   tenant_id: string | null;
-  data: unknown;
+  /** The event JSON as text: parsed here, once, instead of by the driver. */
+  data: string;
+  xid: string;
 }
 
+interface CursorRow {
+  lo: string;
+  pending: string;
+  round_hi: string | null;
+  round_running: string | null;
+  after_xid: string | null;
+  after_at: string | null;
+  after_id: string | null;
+}
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
 /**
- * Seals what is waiting: takes unsealed events in arrival order, gives each the next `seq` of its
- * tenant's chain and `hash = sha256(prevHash || canonical record)`, and writes signed checkpoints every
- * `checkpointEvery` events (or `checkpointIntervalMs`). Runs in transactions of `batchSize` events under
- * the maintenance lock; writers never wait for it.
+ * Seals what is waiting: takes the events of finished writing transactions in order (transaction, then
+ * id), gives each the next `seq` of its tenant's chain and `hash = sha256(prevHash || canonical
+ * record)`, stored in `audit_seals` (the event row is never rewritten), and writes signed checkpoints
+ * every `checkpointEvery` events (or `checkpointIntervalMs`). Runs in transactions of `batchSize` events
+ * under the maintenance lock; writers never wait for it.
  *
  * @example
  * const { sealed, checkpoints } = await seal(audit.store, { signingKey: './keys/auditkit-signing.key' });
@@ -159,7 +173,7 @@ export async function seal(store: AuditStore | SqlAccess, options: SealOptions =
     }
     result.sealed += batch.value.sealed;
     result.checkpoints.push(...batch.value.checkpoints);
-    if (batch.value.sealed < limit) break;
+    if (batch.value.roundDone) break;
   }
   if (config.signal?.aborted) return result;
   // Tenants whose last checkpoint is old (or all, with checkpointNow) get one for their newer events.
@@ -195,23 +209,100 @@ async function loadHeads(tx: SqlExecutor, tables: IntegrityTables, chains: strin
   return new Map(rows.map((row) => [row.chain, rowToHead(row, now)]));
 }
 
+/**
+ * The sealer's place in the stream of writing transactions. A round starts from a snapshot: it seals the
+ * events of the transactions that had finished by then (those below the snapshot's xmax, but not the
+ * ones still running, which wait in `pending` for a later round), a batch at a time, keyset on (xid, id).
+ * Transaction ids only grow, so no event of a finished transaction can appear after its round.
+ */
+async function readCursor(tx: SqlExecutor, tables: IntegrityTables): Promise<CursorRow> {
+  const select =
+    'SELECT lo::text AS lo, pending::text AS pending, round_hi::text AS round_hi, round_running::text AS round_running, ' +
+    `after_xid::text AS after_xid, ${occurredAtText('after')} AS after_at, after_id::text AS after_id ` +
+    `FROM (SELECT *, after_at AS occurred_at FROM ${tables.sealCursor} WHERE id = 1) after`;
+  let cursor = (await tx.query<CursorRow>(select)).rows[0];
+  if (!cursor) {
+    await tx.query(`INSERT INTO ${tables.sealCursor} (id) VALUES (1) ON CONFLICT DO NOTHING`);
+    cursor = (await tx.query<CursorRow>(select)).rows[0] as CursorRow;
+  }
+  if (cursor.round_hi === null) {
+    const snapshot = (
+      await tx.query<{ hi: string; running: string }>(
+        'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS hi, ' +
+          'ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot()))::text AS running',
+      )
+    ).rows[0] as { hi: string; running: string };
+    cursor = {
+      ...cursor,
+      round_hi: snapshot.hi,
+      round_running: snapshot.running,
+      after_xid: '0',
+      after_at: '-infinity',
+      after_id: NIL_UUID,
+    };
+  }
+  return cursor;
+}
+
+/**
+ * The next `limit` events of the round in (xid, time, id) order: first those of pending transactions
+ * (all below `lo`), then the range.
+ */
+function candidatesSql(tables: IntegrityTables, legacy: boolean): string {
+  const columns = `e.id::text AS id, ${occurredAtText('e')} AS at, e.tenant_id, e.data::text AS data, e.recorded_xid::text AS xid, e.recorded_xid AS x, e.occurred_at AS o`;
+  const common =
+    'NOT (e.recorded_xid = ANY($3::xid8[])) AND (e.recorded_xid, e.occurred_at, e.id) > ($4::xid8, $8::timestamptz, $5::uuid)';
+  // Events written before the seal cursor existed all read as transaction 0; the first round skips the
+  // ones the first layout had sealed already (moved to audit_seals by migration 703).
+  const unsealed = legacy
+    ? ` AND NOT EXISTS (SELECT 1 FROM ${tables.seals} s WHERE s.event_id = e.id AND s.occurred_at = e.occurred_at)`
+    : '';
+  return (
+    `SELECT id, at, tenant_id, data, xid FROM (` +
+    `(SELECT ${columns} FROM ${tables.events} e WHERE e.recorded_xid = ANY($6::xid8[]) AND ${common} ORDER BY e.recorded_xid, e.occurred_at, e.id LIMIT $7) ` +
+    'UNION ALL ' +
+    `(SELECT ${columns} FROM ${tables.events} e WHERE e.recorded_xid >= $1::xid8 AND e.recorded_xid < $2::xid8 AND ${common}${unsealed} ` +
+    'ORDER BY e.recorded_xid, e.occurred_at, e.id LIMIT $7)) c ORDER BY x, o, id LIMIT $7'
+  );
+}
+
 async function sealBatch(
   tx: SqlExecutor,
   tables: IntegrityTables,
   limit: number,
   context: BatchContext,
-): Promise<{ sealed: number; checkpoints: Checkpoint[] }> {
+): Promise<{ sealed: number; checkpoints: Checkpoint[]; roundDone: boolean }> {
+  const cursor = await readCursor(tx, tables);
   const rows = (
-    await tx.query<UnsealedRow>(
-      `SELECT e.id::text AS id, ${OCCURRED_AT_TEXT} AS at, e.tenant_id, e.data FROM ${tables.events} e ` +
-        'WHERE e.seq IS NULL ORDER BY e.recorded_at, e.occurred_at, e.id LIMIT $1',
-      [limit],
-    )
+    await tx.query<UnsealedRow>(candidatesSql(tables, cursor.lo === '0'), [
+      cursor.lo,
+      cursor.round_hi,
+      cursor.round_running,
+      cursor.after_xid,
+      cursor.after_id,
+      cursor.pending,
+      limit,
+      cursor.after_at,
+    ])
   ).rows;
-  if (rows.length === 0) return { sealed: 0, checkpoints: [] };
+  const roundDone = rows.length < limit;
+  const last = rows[rows.length - 1];
+  // A finished round moves the cursor on: the transactions still running when it began become pending.
+  await tx.query(
+    roundDone
+      ? `UPDATE ${tables.sealCursor} SET lo = $1::xid8, pending = $2::xid8[], round_hi = NULL, round_running = NULL, ` +
+          'after_xid = NULL, after_at = NULL, after_id = NULL, updated_at = now() WHERE id = 1'
+      : `UPDATE ${tables.sealCursor} SET round_hi = $1::xid8, round_running = $2::xid8[], after_xid = $3::xid8, ` +
+          'after_at = $4::timestamptz, after_id = $5::uuid, updated_at = now() WHERE id = 1',
+    roundDone
+      ? [cursor.round_hi, cursor.round_running]
+      : [cursor.round_hi, cursor.round_running, last?.xid, last?.at, last?.id],
+  );
+  if (rows.length === 0) return { sealed: 0, checkpoints: [], roundDone };
   const chains = [...new Set(rows.map((r) => chainKey(r.tenant_id)))];
   const heads = await loadHeads(tx, tables, chains, context.now);
   const salts = newSalts(rows.length);
+  const chainKeys: string[] = [];
   const ids: string[] = [];
   const ats: string[] = [];
   const seqs: number[] = [];
@@ -245,6 +336,7 @@ async function sealBatch(
     head.lastSeq = seq;
     head.lastHash = hash;
     head.dirty = true;
+    chainKeys.push(chain);
     ids.push(row.id);
     ats.push(row.at);
     seqs.push(seq);
@@ -252,13 +344,13 @@ async function sealBatch(
     digests.push(digest);
   }
   await tx.query(
-    `UPDATE ${tables.events} AS e SET seq = u.seq, hash = u.hash, personal_digest = u.digest, personal_salt = u.salt ` +
-      'FROM unnest($1::uuid[], $2::timestamptz[], $3::int8[], $4::text[], $5::text[], $6::text[]) ' +
-      'AS u(id, at, seq, hash, digest, salt) WHERE e.id = u.id AND e.occurred_at = u.at AND e.seq IS NULL',
+    `INSERT INTO ${tables.seals} (chain, seq, event_id, occurred_at, hash, personal_digest, personal_salt) ` +
+      'SELECT * FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::text[])',
     [
+      textArray(chainKeys),
+      `{${seqs.join(',')}}`,
       `{${ids.join(',')}}`,
       `{${ats.join(',')}}`,
-      `{${seqs.join(',')}}`,
       `{${hashes.join(',')}}`,
       `{${digests.join(',')}}`,
       `{${salts.join(',')}}`,
@@ -275,7 +367,7 @@ async function sealBatch(
     tables,
     [...heads.values()].filter((h) => h.dirty),
   );
-  return { sealed: rows.length, checkpoints };
+  return { sealed: rows.length, checkpoints, roundDone };
 }
 
 async function saveHeads(tx: SqlExecutor, tables: IntegrityTables, heads: Head[]): Promise<void> {
@@ -300,7 +392,7 @@ async function saveHeads(tx: SqlExecutor, tables: IntegrityTables, heads: Head[]
   );
 }
 
-/** The chain hashes of seq `from`..`to` of one tenant (events, and tombstones of removed ones), in order. */
+/** The chain hashes of seq `from`..`to` of one tenant (seals of present and removed events), in order. */
 export async function chainLeaves(
   executor: SqlExecutor,
   tables: IntegrityTables,
@@ -308,13 +400,10 @@ export async function chainLeaves(
   from: number,
   to: number,
 ): Promise<{ seq: number; hash: string }[]> {
-  const tenant = tenantCondition(tenantId, 4);
   const rows = (
     await executor.query<{ seq: string | number; hash: string }>(
-      `SELECT seq, hash FROM ${tables.events} WHERE ${tenant.sql} AND seq BETWEEN $1 AND $2 ` +
-        `UNION ALL SELECT seq, hash FROM ${tables.tombstones} WHERE chain = $3 AND seq BETWEEN $1 AND $2 ` +
-        'ORDER BY 1',
-      [from, to, chainKey(tenantId), ...tenant.params],
+      `SELECT seq, hash FROM ${tables.seals} WHERE chain = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`,
+      [chainKey(tenantId), from, to],
     )
   ).rows;
   return rows.map((r) => ({ seq: Number(r.seq), hash: r.hash }));

@@ -49,10 +49,13 @@ export function sqlAccessOf(store: AuditStore | SqlAccess): SqlAccess {
 /** The quoted, schema-qualified names of the tables these modules use. */
 export interface IntegrityTables {
   events: string;
+  /** Per event: its seq, chain hash and personal digest; stays (marked removed) when the event goes. */
+  seals: string;
+  /** Where the sealer is in the stream of writing transactions. */
+  sealCursor: string;
   heads: string;
   checkpoints: string;
   anchors: string;
-  tombstones: string;
   erasures: string;
   erasedEvents: string;
 }
@@ -62,10 +65,11 @@ export function tablesOf(access: SqlAccess): IntegrityTables {
   const q = (name: string) => `${schema}.${quoteIdent(name)}`;
   return {
     events: q('audit_events'),
+    seals: q('audit_seals'),
+    sealCursor: q('auditkit_seal_cursor'),
     heads: q('auditkit_chain_heads'),
     checkpoints: q('auditkit_checkpoints'),
     anchors: q('auditkit_anchors'),
-    tombstones: q('auditkit_tombstones'),
     erasures: q('auditkit_erasures'),
     erasedEvents: q('auditkit_erased_events'),
   };
@@ -75,9 +79,9 @@ export function tablesOf(access: SqlAccess): IntegrityTables {
 export const MAINTENANCE_SETTING = 'auditkit.maintenance';
 
 /**
- * Why the append-only rule is lifted for one transaction: `seal` may fill seq and hash of unsealed
- * events; `retention` and `erasure` may delete and rewrite; `partition` is for the store moving rows out
- * of the DEFAULT partition into a new monthly one.
+ * Why a transaction takes the maintenance lock: `seal` only inserts seals (it changes no event);
+ * `retention` and `erasure` may delete and rewrite events and mark their seals removed; `partition` is
+ * for the store moving rows out of the DEFAULT partition into a new monthly one.
  */
 export type MaintenanceMode = 'seal' | 'retention' | 'erasure' | 'partition';
 
@@ -133,6 +137,16 @@ export async function inMaintenance<T>(
   return result.value;
 }
 
+/** The tenant of a chain key ({@link chainKey} reversed). */
+export function tenantOfChain(chain: string): string | null {
+  return chain.startsWith('=') ? chain.slice(1) : null;
+}
+
+/** SQL giving the chain key of an `audit_events` row (`alias.tenant_id`), as {@link chainKey} does. */
+export function chainKeySql(alias: string): string {
+  return `CASE WHEN ${alias}.tenant_id IS NULL THEN '-' ELSE '=' || ${alias}.tenant_id END`;
+}
+
 /**
  * The key of a tenant's chain in the integrity tables: `-` for events without a tenant, `=` + the id
  * otherwise (so no tenant id can collide with "no tenant").
@@ -153,5 +167,10 @@ export function textArray(values: readonly (string | null)[]): string {
   return `{${values.map((v) => (v === null ? 'NULL' : `"${v.replace(/["\\]/g, '\\$&')}"`)).join(',')}}`;
 }
 
+/** `occurred_at` (of `alias`, when given) as UTC text with microseconds, as the integrity code hashes it. */
+export function occurredAtText(alias?: string): string {
+  return `to_char(${alias ? `${alias}.` : ''}occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
 /** `occurred_at` as UTC text with microseconds, as the integrity code hashes it. */
-export const OCCURRED_AT_TEXT = `to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+export const OCCURRED_AT_TEXT = occurredAtText();

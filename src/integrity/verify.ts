@@ -13,7 +13,7 @@ import {
   canonicalParts,
   chainHash,
   dataObject,
-  effectiveDigest,
+  digestOfText,
   GENESIS_HASH,
   recordText,
 } from './event-hash.js';
@@ -24,11 +24,12 @@ import { parseIntegrityOptions } from './sealer.js';
 import {
   chainKey,
   type IntegrityTables,
-  OCCURRED_AT_TEXT,
+  occurredAtText,
   type SqlAccess,
   sqlAccessOf,
   tablesOf,
   tenantCondition,
+  tenantOfChain,
 } from './sql-access.js';
 
 export const verifyOptionsSchema = z.strictObject({
@@ -133,28 +134,36 @@ interface EventEntry {
   columnsOk: boolean;
   erasureRecorded: boolean;
   salted: boolean;
-  /** Record text per seq, computed on demand. */
-  records: Map<number, string>;
+  /** The record text at its own seq, once computed. */
+  record: string | undefined;
+  /** The last hash computed at its own seq, and from which previous hash (checks often repeat one). */
+  memoPrev: string | undefined;
+  memoHash: string | undefined;
 }
 
+/** A seal whose event is gone: removed by retention or erasure, or (`missing`) deleted otherwise. */
 interface TombstoneEntry {
   kind: 'tombstone';
   seq: number;
   id: string | null;
   hash: string;
+  missing: boolean;
 }
 
 type Entry = EventEntry | TombstoneEntry;
 
-interface EventRowOut {
-  id: string;
-  at: string;
-  tenant_id: string | null;
+/** A seal of the chain and, when it is still there, its event. */
+interface SealRowOut {
   seq: string | number;
   hash: string;
-  data: unknown;
+  seal_event: string;
   personal_digest: string | null;
   personal_salt: string | null;
+  removed: string | null;
+  id: string | null;
+  at: string;
+  tenant_id: string | null;
+  data: string;
   columns_ok: boolean;
   erasure_recorded: boolean;
 }
@@ -162,9 +171,9 @@ interface EventRowOut {
 function hashWith(entry: Entry, prev: string, seq: number): string | null {
   if (entry.kind === 'tombstone') return null;
   if (entry.digest === null) return null;
-  let record = entry.records.get(seq);
-  if (record === undefined) {
-    record = recordText({
+  if (seq === entry.seq) {
+    if (entry.memoPrev === prev) return entry.memoHash as string;
+    entry.record ??= recordText({
       id: entry.id,
       at: entry.at,
       tenantId: entry.tenantId,
@@ -172,16 +181,66 @@ function hashWith(entry: Entry, prev: string, seq: number): string | null {
       clear: entry.clear,
       digest: entry.digest,
     });
-    entry.records.set(seq, record);
+    const hash = chainHash(prev, entry.record);
+    entry.memoPrev = prev;
+    entry.memoHash = hash;
+    return hash;
   }
-  return chainHash(prev, record);
+  return chainHash(
+    prev,
+    recordText({
+      id: entry.id,
+      at: entry.at,
+      tenantId: entry.tenantId,
+      seq,
+      clear: entry.clear,
+      digest: entry.digest,
+    }),
+  );
 }
 
 function fits(entry: Entry, prev: string, seq: number): boolean {
   return entry.kind === 'event' && hashWith(entry, prev, seq) === entry.hash;
 }
 
-/** Reads one chain in seq order (events and tombstones merged), a batch at a time. */
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** An event row of a seal as an entry: its content canonicalised and its personal digest recomputed. */
+function toEntry(row: SealRowOut): Entry {
+  const seq = Number(row.seq);
+  if (row.id === null) {
+    return {
+      kind: 'tombstone',
+      seq,
+      hash: row.hash,
+      id: row.seal_event === '' ? null : row.seal_event,
+      missing: row.removed === null,
+    };
+  }
+  const parts = canonicalParts(dataObject(row.data));
+  return {
+    kind: 'event',
+    seq,
+    id: row.id,
+    hash: row.hash,
+    at: row.at,
+    tenantId: row.tenant_id,
+    clear: parts.clear,
+    digest:
+      row.personal_salt !== null ? digestOfText(parts.personal, row.personal_salt) : row.personal_digest,
+    columnsOk: row.columns_ok === true,
+    erasureRecorded: row.erasure_recorded === true,
+    salted: row.personal_salt !== null,
+    record: undefined,
+    memoPrev: undefined,
+    memoHash: undefined,
+  };
+}
+
+/**
+ * Reads one chain in seq order, a batch at a time: its seals, each with its event when the event is still
+ * there. The event JSON comes as text and is parsed here, row by row, so its objects die young.
+ */
 async function* readChain(
   executor: SqlExecutor,
   tables: IntegrityTables,
@@ -190,84 +249,37 @@ async function* readChain(
   toSeq: number | null,
   batchSize: number,
 ): AsyncGenerator<Entry[]> {
-  const tenant = tenantCondition(tenantId, 4);
-  const upper = toSeq === null ? '' : ` AND seq <= ${Number(toSeq)}`;
-  const eventSql =
-    `SELECT id::text AS id, ${OCCURRED_AT_TEXT} AS at, tenant_id, seq, hash, data, personal_digest, personal_salt, ` +
-    `(category = data->>'category' AND action = data->>'action' AND outcome = data->>'outcome' ` +
-    `AND actor_type IS NOT DISTINCT FROM data->'actor'->>'type' AND actor_id IS NOT DISTINCT FROM data->'actor'->>'id' ` +
-    `AND actor_label IS NOT DISTINCT FROM data->'actor'->>'label' ` +
-    `AND target_type IS NOT DISTINCT FROM data->'target'->>'type' AND target_id IS NOT DISTINCT FROM data->'target'->>'id' ` +
-    `AND target_label IS NOT DISTINCT FROM data->'target'->>'label' ` +
-    `AND message IS NOT DISTINCT FROM data->>'message') AS columns_ok, ` +
-    `(personal_salt IS NOT NULL OR EXISTS (SELECT 1 FROM ${tables.erasedEvents} x WHERE x.event_id = e.id)) AS erasure_recorded ` +
-    `FROM ${tables.events} e WHERE ${tenant.sql} AND e.seq IS NOT NULL AND (e.seq, e.id) > ($1::int8, $2::uuid)${upper} ` +
-    'ORDER BY e.seq, e.id LIMIT $3';
-  const tombSql = `SELECT seq, hash, event_id::text AS id FROM ${tables.tombstones} WHERE chain = $3 AND seq > $1 AND seq <= $2 ORDER BY seq, hash`;
-  const fetchEvents = (afterSeq: number, afterId: string) => {
-    const query = executor.query<EventRowOut>(eventSql, [afterSeq, afterId, batchSize, ...tenant.params]);
+  const upper = toSeq === null ? '' : ` AND s.seq <= ${Number(toSeq)}`;
+  const sql =
+    "SELECT s.seq, s.hash, coalesce(s.event_id::text, '') AS seal_event, s.personal_digest, s.personal_salt, s.removed, " +
+    `e.id::text AS id, ${occurredAtText('e')} AS at, e.tenant_id, e.data::text AS data, ` +
+    `(e.category = e.data->>'category' AND e.action = e.data->>'action' AND e.outcome = e.data->>'outcome' ` +
+    `AND e.actor_type IS NOT DISTINCT FROM e.data->'actor'->>'type' AND e.actor_id IS NOT DISTINCT FROM e.data->'actor'->>'id' ` +
+    `AND e.actor_label IS NOT DISTINCT FROM e.data->'actor'->>'label' ` +
+    `AND e.target_type IS NOT DISTINCT FROM e.data->'target'->>'type' AND e.target_id IS NOT DISTINCT FROM e.data->'target'->>'id' ` +
+    `AND e.target_label IS NOT DISTINCT FROM e.data->'target'->>'label' ` +
+    `AND e.message IS NOT DISTINCT FROM e.data->>'message') AS columns_ok, ` +
+    `(s.personal_salt IS NOT NULL OR EXISTS (SELECT 1 FROM ${tables.erasedEvents} x WHERE x.event_id = s.event_id)) AS erasure_recorded ` +
+    `FROM ${tables.seals} s LEFT JOIN ${tables.events} e ON e.id = s.event_id AND e.occurred_at = s.occurred_at ` +
+    `WHERE s.chain = $1 AND s.seq >= $2 AND (s.seq, coalesce(s.event_id, '${NIL_UUID}'), s.hash COLLATE "C") > ($2::int8, $3::uuid, $4 COLLATE "C")${upper} ` +
+    `ORDER BY s.seq, coalesce(s.event_id, '${NIL_UUID}'), s.hash COLLATE "C" LIMIT $5`;
+  const chain = chainKey(tenantId);
+  const fetch = (afterSeq: number, afterId: string, afterHash: string) => {
+    const query = executor.query<SealRowOut>(sql, [chain, afterSeq, afterId, afterHash, batchSize]);
     // Awaited below; this only keeps a prefetch abandoned by an early stop from being unhandled.
     query.catch(() => undefined);
     return query;
   };
-  // Past every id of seq fromSeq - 1, so the first page starts at fromSeq.
-  let pending = fetchEvents(fromSeq - 1, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
-  let tombFrom = fromSeq - 1;
+  // Past every seal of seq fromSeq - 1, so the first page starts at fromSeq.
+  let pending = fetch(fromSeq - 1, 'ffffffff-ffff-ffff-ffff-ffffffffffff', '~');
   for (;;) {
     const rows = (await pending).rows;
     const done = rows.length < batchSize;
     const last = rows[rows.length - 1];
     // The next page is read while this one is hashed.
-    if (!done && last) pending = fetchEvents(Number(last.seq), last.id);
-    // Tombstones up to the last event of this batch (or to the end when this is the last batch).
-    const tombTo = done ? (toSeq ?? Number.MAX_SAFE_INTEGER) : Number(last?.seq ?? tombFrom);
-    const tombs =
-      tombTo > tombFrom
-        ? (
-            await executor.query<{ seq: string | number; hash: string; id: string | null }>(tombSql, [
-              tombFrom,
-              tombTo,
-              chainKey(tenantId),
-            ])
-          ).rows
-        : [];
-    tombFrom = Math.max(tombFrom, tombTo);
-    const entries: Entry[] = [];
-    let t = 0;
-    const pushTomb = (row: { seq: string | number; hash: string; id: string | null }) =>
-      entries.push({ kind: 'tombstone', seq: Number(row.seq), hash: row.hash, id: row.id });
-    for (const row of rows) {
-      const seq = Number(row.seq);
-      while (t < tombs.length && Number((tombs[t] as { seq: string | number }).seq) < seq)
-        pushTomb(tombs[t++]!);
-      const data = dataObject(row.data);
-      const parts = canonicalParts(data);
-      entries.push({
-        kind: 'event',
-        seq,
-        id: row.id,
-        hash: row.hash,
-        at: row.at,
-        tenantId: row.tenant_id,
-        clear: parts.clear,
-        digest: effectiveDigest(
-          {
-            id: row.id,
-            at: row.at,
-            tenantId: row.tenant_id,
-            data,
-            salt: row.personal_salt,
-            digest: row.personal_digest,
-          },
-          parts.personal,
-        ),
-        columnsOk: row.columns_ok === true,
-        erasureRecorded: row.erasure_recorded === true,
-        salted: row.personal_salt !== null,
-        records: new Map(),
-      });
-    }
-    while (t < tombs.length) pushTomb(tombs[t++]!);
+    if (!done && last) pending = fetch(Number(last.seq), last.seal_event || NIL_UUID, last.hash);
+    const entries = new Array<Entry>(rows.length);
+    for (let i = 0; i < rows.length; i++) entries[i] = toEntry(rows[i] as SealRowOut);
     if (entries.length > 0) yield entries;
     if (done) return;
   }
@@ -374,8 +386,16 @@ class ChainWalker {
     }
     const accepted: Accepted = { entry: e, seq: s, prevHash: this.prev };
     let nextPrev = e.hash;
-    if (e.kind === 'tombstone') this.removed += 1;
-    else {
+    if (e.kind === 'tombstone') {
+      if (e.missing) {
+        accepted.problem = this.report(
+          'deleted',
+          stored,
+          e,
+          `Event ${e.id ?? '(unknown)'} (seq ${stored}) was deleted: its seal is there, the event is not, and no retention or erasure removed it.`,
+        );
+      } else this.removed += 1;
+    } else {
       this.events += 1;
       if (e.digest === null) {
         accepted.problem = this.report(
@@ -581,22 +601,18 @@ async function verifyWith(
   for (const row of heads.values()) tenants.set(row.chain, row.tenant_id);
   for (const [chain, list] of checkpoints) tenants.set(chain, list[0]?.tenantId ?? null);
   for (const row of anchors.values()) tenants.set(row.chain, row.tenant_id);
+  // Every chain that has seals (found one key at a time through the primary key, not by a full scan).
   for (const row of (
-    await executor.query<{ tenant_id: string | null }>(
-      `SELECT DISTINCT tenant_id FROM ${tables.events} WHERE seq IS NOT NULL`,
+    await executor.query<{ chain: string }>(
+      `WITH RECURSIVE c(chain) AS (SELECT min(chain) FROM ${tables.seals} ` +
+        `UNION ALL SELECT (SELECT min(s.chain) FROM ${tables.seals} s WHERE s.chain > c.chain) FROM c WHERE c.chain IS NOT NULL) ` +
+        'SELECT chain FROM c WHERE chain IS NOT NULL',
     )
   ).rows) {
-    tenants.set(chainKey(row.tenant_id), row.tenant_id);
+    if (!tenants.has(row.chain)) tenants.set(row.chain, tenantOfChain(row.chain));
   }
-  const unsealedWhere = only === undefined ? '' : ` AND ${tenantCondition(config.tenantId ?? null, 1).sql}`;
-  const unsealed = Number(
-    (
-      await executor.query<{ n: string | number }>(
-        `SELECT count(*) AS n FROM ${tables.events} WHERE seq IS NULL${unsealedWhere}`,
-        only === undefined || config.tenantId === null ? [] : [config.tenantId],
-      )
-    ).rows[0]?.n ?? 0,
-  );
+  const sealedState = await unsealedEvents(executor, tables, config.tenantId, config.maxProblems);
+  const unsealed = sealedState.waiting;
 
   const chainKeys = [...tenants.keys()].filter((k) => only === undefined || k === only).sort();
   let total = 0;
@@ -645,12 +661,56 @@ async function verifyWith(
     report.checkpointsVerified += chain.summary.checkpoints;
     report.problems.push(...chain.problems);
   }
+  report.problems.push(...sealedState.problems);
   const rank = (p: VerifyProblem) => (p.kind === 'checkpoint' ? 1 : 0);
   const eventFirst = [...report.problems].sort((a, b) => rank(a) - rank(b));
   report.problems = report.problems.slice(0, config.maxProblems);
   report.firstProblem = eventFirst[0] ?? null;
   report.ok = report.problems.length === 0;
   return report;
+}
+
+/**
+ * Events without a seal: `waiting` for the sealer (their transaction is at or past its cursor), and the
+ * others, which the sealer went past: an event inserted afterwards (or whose seal was deleted) is a problem.
+ */
+async function unsealedEvents(
+  executor: SqlExecutor,
+  tables: IntegrityTables,
+  tenantId: string | null | undefined,
+  maxProblems: number,
+): Promise<{ waiting: number; problems: VerifyProblem[] }> {
+  const tenant = tenantId === undefined ? { sql: 'true', params: [] } : tenantCondition(tenantId, 1);
+  const from =
+    `FROM ${tables.events} e LEFT JOIN ${tables.sealCursor} c ON c.id = 1 WHERE ${tenant.sql.replace('tenant_id', 'e.tenant_id')} ` +
+    `AND NOT EXISTS (SELECT 1 FROM ${tables.seals} s WHERE s.event_id = e.id AND s.occurred_at = e.occurred_at)`;
+  const waiting = '(c.lo IS NULL OR e.recorded_xid >= c.lo OR e.recorded_xid = ANY(c.pending))';
+  const counts = (
+    await executor.query<{ waiting: string | number; passed: string | number }>(
+      `SELECT count(*) FILTER (WHERE ${waiting}) AS waiting, count(*) FILTER (WHERE NOT ${waiting}) AS passed ${from}`,
+      tenant.params,
+    )
+  ).rows[0];
+  const problems: VerifyProblem[] = [];
+  if (Number(counts?.passed ?? 0) > 0) {
+    const rows = (
+      await executor.query<{ id: string; tenant_id: string | null }>(
+        `SELECT e.id::text AS id, e.tenant_id ${from} AND NOT ${waiting} ORDER BY e.recorded_xid, e.id LIMIT ${Number(maxProblems)}`,
+        tenant.params,
+      )
+    ).rows;
+    for (const row of rows) {
+      problems.push({
+        kind: 'inserted',
+        tenantId: row.tenant_id,
+        seq: null,
+        eventId: row.id,
+        checkpointId: null,
+        message: `Event ${row.id} has no seal although the sealer went past it: it was inserted afterwards, or its seal was deleted.`,
+      });
+    }
+  }
+  return { waiting: Number(counts?.waiting ?? 0), problems };
 }
 
 interface ChainInput {
@@ -670,12 +730,11 @@ interface ChainInput {
 }
 
 async function seqAt(input: ChainInput, edge: 'min' | 'max', time: Date): Promise<number | null> {
-  const tenant = tenantCondition(input.tenantId, 2);
   const op = edge === 'min' ? '>=' : '<';
   const rows = (
     await input.executor.query<{ seq: string | number | null }>(
-      `SELECT ${edge}(seq) AS seq FROM ${input.tables.events} WHERE ${tenant.sql} AND seq IS NOT NULL AND occurred_at ${op} $1::timestamptz`,
-      [time.toISOString(), ...tenant.params],
+      `SELECT ${edge}(seq) AS seq FROM ${input.tables.seals} WHERE chain = $2 AND occurred_at ${op} $1::timestamptz`,
+      [time.toISOString(), chainKey(input.tenantId)],
     )
   ).rows;
   const value = rows[0]?.seq;
@@ -868,11 +927,10 @@ async function verifyChain(
       ).rows[0]?.seq ?? 0,
     );
     if (walker.expected - 1 > headNow) {
-      const tenant = tenantCondition(tenantId, 2);
       const first = (
         await input.executor.query<{ id: string }>(
-          `SELECT id::text AS id FROM ${input.tables.events} WHERE ${tenant.sql} AND seq = $1 LIMIT 1`,
-          [headNow + 1 + walker.offset, ...tenant.params],
+          `SELECT event_id::text AS id FROM ${input.tables.seals} WHERE chain = $2 AND seq = $1 AND event_id IS NOT NULL LIMIT 1`,
+          [headNow + 1 + walker.offset, chainKey(tenantId)],
         )
       ).rows[0];
       walker.report(

@@ -3,13 +3,7 @@ import { AuditkitError } from '../core/errors.js';
 import { CATEGORIES, type Category, categorySchema } from '../core/event.js';
 import { ensureIntegritySchema } from '../integrity/migrations.js';
 import { parseIntegrityOptions, seal } from '../integrity/sealer.js';
-import {
-  type IntegrityTables,
-  inMaintenance,
-  type SqlAccess,
-  tablesOf,
-  tenantCondition,
-} from '../integrity/sql-access.js';
+import { type IntegrityTables, inMaintenance, type SqlAccess, tablesOf } from '../integrity/sql-access.js';
 import { quoteIdent, type SqlExecutor } from '../store/sql/sql-executor.js';
 import {
   accessOf,
@@ -193,7 +187,7 @@ export async function cleanup(target: MaintenanceTarget, options: CleanupOptions
     report.skippedUnsealed = Number(
       (
         await access.executor.query<{ n: string | number }>(
-          `SELECT count(*) AS n FROM ${tables.events} WHERE seq IS NULL AND ${condition.sql}`,
+          `SELECT count(*) AS n FROM ${tables.events} e WHERE ${condition.sql} AND NOT ${sealedSql(tables)}`,
           condition.params,
         )
       ).rows[0]?.n ?? 0,
@@ -229,8 +223,8 @@ async function countExpired(
 ): Promise<void> {
   const rows = (
     await executor.query<{ category: Category; sealed: string | number; unsealed: string | number }>(
-      `SELECT category, count(*) FILTER (WHERE seq IS NOT NULL) AS sealed, count(*) FILTER (WHERE seq IS NULL) AS unsealed ` +
-        `FROM ${tables.events} WHERE ${condition.sql} GROUP BY category`,
+      `SELECT category, count(*) FILTER (WHERE ${sealedSql(tables)}) AS sealed, count(*) FILTER (WHERE NOT ${sealedSql(tables)}) AS unsealed ` +
+        `FROM ${tables.events} e WHERE ${condition.sql} GROUP BY category`,
       condition.params,
     )
   ).rows;
@@ -242,7 +236,10 @@ async function countExpired(
   }
 }
 
-const CHAIN_OF_ROW = `CASE WHEN tenant_id IS NULL THEN '-' ELSE '=' || tenant_id END`;
+/** SQL: the `audit_events` row `e` has a seal. */
+function sealedSql(tables: IntegrityTables): string {
+  return `EXISTS (SELECT 1 FROM ${tables.seals} s WHERE s.event_id = e.id AND s.occurred_at = e.occurred_at)`;
+}
 
 async function removeBatch(
   tx: SqlExecutor,
@@ -252,12 +249,13 @@ async function removeBatch(
   batchSize: number,
 ): Promise<{ total: number; byCategory: Record<string, number> }> {
   const limit = condition.params.length + 1;
+  // Removed sealed events keep their seal, marked removed: the chain links through it.
   const rows = (
     await tx.query<{ category: string; n: number }>(
-      `WITH doomed AS (SELECT id, occurred_at, tenant_id, seq, hash FROM ${tables.events} ` +
-        `WHERE ${condition.sql}${chained ? ' AND seq IS NOT NULL' : ''} LIMIT $${limit}), ` +
-        `tombs AS (INSERT INTO ${tables.tombstones} (chain, seq, hash, event_id, reason) ` +
-        `SELECT ${CHAIN_OF_ROW}, seq, hash, id, 'retention' FROM doomed WHERE seq IS NOT NULL ON CONFLICT DO NOTHING), ` +
+      `WITH doomed AS (SELECT e.id, e.occurred_at FROM ${tables.events} e ` +
+        `WHERE ${condition.sql}${chained ? ` AND ${sealedSql(tables)}` : ''} LIMIT $${limit}), ` +
+        `marked AS (UPDATE ${tables.seals} s SET removed = 'retention', removed_at = now() FROM doomed d ` +
+        'WHERE s.event_id = d.id AND s.occurred_at = d.occurred_at), ' +
         `gone AS (DELETE FROM ${tables.events} e USING doomed d WHERE e.id = d.id AND e.occurred_at = d.occurred_at RETURNING e.category) ` +
         'SELECT category, count(*)::int AS n FROM gone GROUP BY category',
       [...condition.params, batchSize],
@@ -273,8 +271,8 @@ async function removeBatch(
 }
 
 /**
- * Drops one monthly partition, after writing the tombstones of its sealed events. Returns null (and
- * keeps the partition) when it still holds unsealed events of a chained store.
+ * Drops one monthly partition, after marking the seals of its events removed. Returns null (and keeps
+ * the partition) when it still holds unsealed events of a chained store.
  */
 async function dropPartition(
   access: SqlAccess,
@@ -286,14 +284,14 @@ async function dropPartition(
   return inMaintenance(access, 'retention', async (tx) => {
     const counts = (
       await tx.query<{ category: string; n: number; unsealed: number }>(
-        `SELECT category, count(*)::int AS n, count(*) FILTER (WHERE seq IS NULL)::int AS unsealed FROM ${partition} GROUP BY category`,
+        `SELECT category, count(*)::int AS n, count(*) FILTER (WHERE NOT ${sealedSql(tables)})::int AS unsealed FROM ${partition} e GROUP BY category`,
       )
     ).rows;
     if (chained && counts.some((c) => c.unsealed > 0)) return null;
     if (chained) {
       await tx.query(
-        `INSERT INTO ${tables.tombstones} (chain, seq, hash, event_id, reason) ` +
-          `SELECT ${CHAIN_OF_ROW}, seq, hash, id, 'retention' FROM ${partition} WHERE seq IS NOT NULL ON CONFLICT DO NOTHING`,
+        `UPDATE ${tables.seals} s SET removed = 'retention', removed_at = now() FROM ${partition} e ` +
+          'WHERE s.event_id = e.id AND s.occurred_at = e.occurred_at',
       );
     }
     await tx.query(`DROP TABLE ${partition}`);
@@ -309,7 +307,7 @@ async function dropPartition(
 
 /**
  * Moves each chain's anchor to the last checkpoint before its oldest remaining event, and forgets the
- * tombstones behind it: the chain is then verified from the anchor on.
+ * seals behind it (their events are all gone): the chain is then verified from the anchor on.
  */
 async function advanceAnchors(
   tx: SqlExecutor,
@@ -325,16 +323,15 @@ async function advanceAnchors(
     }>(
       `SELECT h.chain, h.tenant_id, h.last_seq, a.seq AS anchor FROM ${tables.heads} h ` +
         `LEFT JOIN ${tables.anchors} a ON a.chain = h.chain ` +
-        `WHERE EXISTS (SELECT 1 FROM ${tables.tombstones} t WHERE t.chain = h.chain)`,
+        `WHERE EXISTS (SELECT 1 FROM ${tables.seals} t WHERE t.chain = h.chain AND t.removed IS NOT NULL)`,
     )
   ).rows;
   const anchors: CleanupReport['anchors'] = [];
   for (const chain of chains) {
-    const tenant = tenantCondition(chain.tenant_id, 1);
     const oldest = (
       await tx.query<{ seq: string | number | null }>(
-        `SELECT min(seq) AS seq FROM ${tables.events} WHERE ${tenant.sql} AND seq IS NOT NULL`,
-        tenant.params,
+        `SELECT min(seq) AS seq FROM ${tables.seals} WHERE chain = $1 AND removed IS NULL`,
+        [chain.chain],
       )
     ).rows[0]?.seq;
     const firstKept = oldest === null || oldest === undefined ? Number(chain.last_seq) + 1 : Number(oldest);
@@ -354,7 +351,10 @@ async function advanceAnchors(
         'cut_before = excluded.cut_before, created_at = now()',
       [chain.chain, chain.tenant_id, seq, checkpoint.last_hash, checkpoint.id, cut.toISOString()],
     );
-    await tx.query(`DELETE FROM ${tables.tombstones} WHERE chain = $1 AND seq <= $2`, [chain.chain, seq]);
+    await tx.query(`DELETE FROM ${tables.seals} WHERE chain = $1 AND seq <= $2 AND removed IS NOT NULL`, [
+      chain.chain,
+      seq,
+    ]);
     anchors.push({ tenantId: chain.tenant_id, seq, checkpointId: checkpoint.id });
   }
   return anchors;

@@ -217,7 +217,9 @@ async function* pages(
   for (;;) {
     const rows = (
       await executor.query<CandidateRow>(
-        `SELECT id::text AS id, occurred_at::text AS occurred_at, seq, hash, tenant_id, data FROM ${tables.events} ` +
+        `SELECT id::text AS id, occurred_at::text AS occurred_at, seal.seal_seq AS seq, seal.seal_hash AS hash, tenant_id, data FROM ${tables.events} ` +
+          `LEFT JOIN LATERAL (SELECT s.seq AS seal_seq, s.hash AS seal_hash FROM ${tables.seals} s ` +
+          `WHERE s.event_id = ${tables.events}.id AND s.occurred_at = ${tables.events}.occurred_at LIMIT 1) seal ON true ` +
           `WHERE ${where} AND (occurred_at, id) > ($${n + 1}::timestamptz, $${n + 2}::uuid) ORDER BY occurred_at, id LIMIT $${n + 3}`,
         [...params, after[0], after[1], size],
       )
@@ -258,18 +260,25 @@ async function applyUpdates(
       idempotency_key: text(data.idempotencyKey),
     };
   });
-  // Sealed events lose their salt: the kept digest still fits the chain, and can no longer be checked
-  // against guesses of what the personal data was.
   await tx.query(
     `UPDATE ${tables.events} AS e SET data = u.data, actor_id = u.actor_id, actor_label = u.actor_label, ` +
       'target_id = u.target_id, target_label = u.target_label, request_id = u.request_id, request_path = u.request_path, ' +
-      'message = u.message, reason = u.reason, idempotency_key = u.idempotency_key, ' +
-      'personal_salt = CASE WHEN e.seq IS NULL THEN e.personal_salt ELSE NULL END ' +
+      'message = u.message, reason = u.reason, idempotency_key = u.idempotency_key ' +
       'FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, occurred_at timestamptz, data jsonb, actor_id text, actor_label text, ' +
       'target_id text, target_label text, request_id text, request_path text, message text, reason text, idempotency_key text) ' +
       'WHERE e.id = u.id AND e.occurred_at = u.occurred_at',
     [storableJsonText(rows)],
   );
+  // Sealed events lose their salt: the kept digest still fits the chain, and can no longer be checked
+  // against guesses of what the personal data was.
+  const sealed = updates.filter((u) => u.row.seq !== null);
+  if (sealed.length > 0) {
+    await tx.query(
+      `UPDATE ${tables.seals} AS s SET personal_salt = NULL FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) ` +
+        'WHERE s.event_id = u.id AND s.occurred_at = u.at',
+      [textArray(sealed.map((u) => u.row.id)), textArray(sealed.map((u) => u.row.occurred_at))],
+    );
+  }
   await tx.query(
     `INSERT INTO ${tables.erasedEvents} (event_id, erasure_id) SELECT unnest($1::uuid[]), $2 ON CONFLICT DO NOTHING`,
     [textArray(updates.map((u) => u.row.id)), erasureId],
@@ -282,18 +291,13 @@ async function applyRemovals(
   removals: CandidateRow[],
 ): Promise<void> {
   if (removals.length === 0) return;
+  // Removed sealed events keep their seal, marked removed: the chain links through it.
   const sealed = removals.filter((r) => r.seq !== null && r.hash !== null);
   if (sealed.length > 0) {
     await tx.query(
-      `INSERT INTO ${tables.tombstones} (chain, seq, hash, event_id, reason) ` +
-        "SELECT CASE WHEN t IS NULL THEN '-' ELSE '=' || t END, s, h, i, 'erasure' " +
-        'FROM unnest($1::text[], $2::int8[], $3::text[], $4::uuid[]) AS u(t, s, h, i) ON CONFLICT DO NOTHING',
-      [
-        textArray(sealed.map((r) => r.tenant_id)),
-        `{${sealed.map((r) => Number(r.seq)).join(',')}}`,
-        textArray(sealed.map((r) => r.hash)),
-        textArray(sealed.map((r) => r.id)),
-      ],
+      `UPDATE ${tables.seals} AS s SET removed = 'erasure', removed_at = now() FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) ` +
+        'WHERE s.event_id = u.id AND s.occurred_at = u.at',
+      [textArray(sealed.map((r) => r.id)), textArray(sealed.map((r) => r.occurred_at))],
     );
   }
   await tx.query(

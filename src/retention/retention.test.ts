@@ -125,9 +125,9 @@ function retentionSuite(name: string, makeStore: () => Promise<SqlAuditStore>): 
       expect(report.removed).toBe(22);
       // Checkpoints cover 1-5, 6-10, ... : the last one before the oldest kept event (seq 23) ends at 20.
       expect(report.anchors).toEqual([expect.objectContaining({ tenantId: 'org_r', seq: 20 })]);
-      // Tombstones behind the anchor are gone; seq 21-22 keep theirs.
+      // Seals of removed events behind the anchor are gone; seq 21-22 keep theirs, marked removed.
       const tombs = await store.executor.query<{ seq: string }>(
-        `SELECT seq FROM "${store.schema}".auditkit_tombstones ORDER BY seq`,
+        `SELECT seq FROM "${store.schema}".audit_seals WHERE removed IS NOT NULL ORDER BY seq`,
       );
       expect(tombs.rows.map((r) => Number(r.seq))).toEqual([21, 22]);
       await seal(store, { signingKey: keys.privateKeyPem, checkpointNow: true });
@@ -333,9 +333,12 @@ function retentionSuite(name: string, makeStore: () => Promise<SqlAuditStore>): 
       await store.executor.transaction!(async (tx) => {
         await tx.query("SELECT set_config('auditkit.maintenance', 'erasure', true)");
         await tx.query(
-          `UPDATE ${store.table} SET data = jsonb_set(data, '{actor,label}', '"Someone"'), actor_label = 'Someone', personal_salt = NULL WHERE id = $1`,
+          `UPDATE ${store.table} SET data = jsonb_set(data, '{actor,label}', '"Someone"'), actor_label = 'Someone' WHERE id = $1`,
           [events[0]?.id],
         );
+        await tx.query(`UPDATE "${store.schema}".audit_seals SET personal_salt = NULL WHERE event_id = $1`, [
+          events[0]?.id,
+        ]);
       });
       expect((await verify(store, { publicKey: keys.publicKeyPem })).firstProblem).toMatchObject({
         kind: 'modified',

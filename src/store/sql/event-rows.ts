@@ -161,14 +161,32 @@ export interface EventRow {
   cursor_id: string;
 }
 
-/** The select list that produces an {@link EventRow}. */
-export const EVENT_ROW_SELECT =
-  `data, seq, hash, ` +
-  `to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at, id::text AS cursor_id`;
+/** `"schema"."audit_seals"` next to `"schema"."audit_events"`. */
+export function sealsTableOf(eventsTable: string): string {
+  const suffix = '"audit_events"';
+  if (!eventsTable.endsWith(suffix)) {
+    throw new AuditkitError('invalid_config', `Not an audit_events table name: ${eventsTable}`);
+  }
+  return `${eventsTable.slice(0, -suffix.length)}"audit_seals"`;
+}
 
 /**
- * Reads a stored event back: the JSON of `data` with its dates revived, plus `seq` and `hash` from their
- * columns (the sealer sets them after the event is written), validated by {@link auditEventSchema}.
+ * The select list that produces an {@link EventRow} from `eventsTable` (unaliased): `seq` and `hash` come
+ * from the event's seal (migration 4) when the sealer reached it, else from the event's own columns.
+ */
+export function eventRowSelect(eventsTable: string): string {
+  const seal = (column: string) =>
+    `(SELECT s.${column} FROM ${sealsTableOf(eventsTable)} s WHERE s.event_id = audit_events.id ` +
+    `AND s.occurred_at = audit_events.occurred_at LIMIT 1)`;
+  return (
+    `data, coalesce(${seal('seq')}, seq) AS seq, coalesce(${seal('hash')}, hash) AS hash, ` +
+    `to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at, id::text AS cursor_id`
+  );
+}
+
+/**
+ * Reads a stored event back: the JSON of `data` with its dates revived, plus `seq` and `hash` from its
+ * seal (the sealer sets them after the event is written), validated by {@link auditEventSchema}.
  */
 export function rowToEvent(row: EventRow): AuditEvent {
   const data = typeof row.data === 'string' ? (JSON.parse(row.data) as unknown) : row.data;

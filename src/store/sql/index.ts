@@ -1,7 +1,7 @@
 export { type CursorPosition, decodeCursor, encodeCursor } from './cursor.js';
 export {
-  EVENT_ROW_SELECT,
   eventJson,
+  eventRowSelect,
   INSERT_COLUMNS,
   insertRowSource,
   rowToEvent,

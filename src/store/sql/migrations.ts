@@ -101,6 +101,20 @@ export const MIGRATIONS: readonly Migration[] = [
         `(${CORRELATION_INDEX_EXPRESSIONS.correlationId}, occurred_at) WHERE ${CORRELATION_INDEX_EXPRESSIONS.correlationId} IS NOT NULL`,
     ],
   },
+  {
+    version: 4,
+    name: 'create audit_seals',
+    // The sealer (auditkit/integrity) gives each event its per-tenant seq and chain hash here, in a narrow
+    // table of its own: inserting a seal costs a fraction of rewriting the event row (a new row version
+    // with an entry in every index of audit_events). Queries read seq and hash from it. A seal stays when
+    // its event is removed by retention or erasure (marked `removed`), so the chain links through it.
+    up: ({ qualify }) => [
+      `CREATE TABLE IF NOT EXISTS ${qualify('audit_seals')} (` +
+        'chain text NOT NULL, seq bigint NOT NULL, event_id uuid, occurred_at timestamptz, hash text NOT NULL, ' +
+        'personal_digest text, personal_salt text, removed text, removed_at timestamptz, PRIMARY KEY (chain, seq))',
+      `CREATE INDEX IF NOT EXISTS audit_seals_event ON ${qualify('audit_seals')} (event_id)`,
+    ],
+  },
 ];
 
 /** Checks a list of migrations (unique, positive, integer versions) and returns it sorted by version. */

@@ -3,7 +3,7 @@ import { CATEGORIES, OUTCOMES } from '../../core/event.js';
 import { toStorableString } from '../../core/redact.js';
 import { type AuditQuery, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from '../store.js';
 import { decodeCursor } from './cursor.js';
-import { EVENT_ROW_SELECT } from './event-rows.js';
+import { eventRowSelect } from './event-rows.js';
 import { CORRELATION_INDEX_EXPRESSIONS } from './migrations.js';
 
 /** A statement ready for {@link SqlExecutor.query}, and the page size it was built for. */
@@ -62,7 +62,7 @@ export function buildEventQuery(table: string, query: AuditQuery = {}): BuiltQue
   const { where, params, limit } = buildEventConditions(query);
   params.push(limit + 1);
   const sql =
-    `SELECT ${EVENT_ROW_SELECT} FROM ${table}` +
+    `SELECT ${eventRowSelect(table)} FROM ${table}` +
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY occurred_at DESC, id DESC LIMIT $${params.length}`;
   return { text: sql, params, limit };

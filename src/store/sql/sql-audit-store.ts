@@ -10,8 +10,8 @@ import type {
 } from '../store.js';
 import { encodeCursor } from './cursor.js';
 import {
-  EVENT_ROW_SELECT,
   type EventRow,
+  eventRowSelect,
   INSERT_COLUMNS,
   insertRowSource,
   rowToEvent,
@@ -269,7 +269,7 @@ export class SqlAuditStore implements AuditStore {
     try {
       rows = (
         await this.executor.query<EventRow>(
-          `SELECT ${EVENT_ROW_SELECT} FROM ${this.table} WHERE id = $1::uuid ORDER BY occurred_at DESC LIMIT 1`,
+          `SELECT ${eventRowSelect(this.table)} FROM ${this.table} WHERE id = $1::uuid ORDER BY occurred_at DESC LIMIT 1`,
           [id],
         )
       ).rows;
