@@ -39,6 +39,7 @@ button.secondary,.button.secondary{background:transparent;color:var(--accent)}
 button.danger{background:var(--bad);border-color:var(--bad);color:#fff}
 button.link{background:none;border:none;color:var(--accent);padding:0;min-height:0;text-decoration:underline}
 button[disabled]{opacity:.5;cursor:default}
+.filter-panel>summary{cursor:pointer;font-weight:600;margin-bottom:.5rem;display:none}
 .filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:.6rem .9rem;align-items:end}
 .filters .field{display:grid;gap:.2rem;min-width:0}
 .filters input:not([type=checkbox]),.filters select{width:100%;min-width:0}
@@ -90,7 +91,7 @@ ol.timeline{list-style:none;padding:0;margin:0}
 .login button{justify-content:center;margin-top:.5rem}
 progress{width:14rem;vertical-align:middle}
 .kbd-help{font-size:.8rem;color:var(--muted)}
-@media (max-width:700px){main{padding:.75rem}.filters fieldset{grid-column:span 1}.who{margin-left:0}
+@media (max-width:700px){main{padding:.75rem}.filter-panel>summary{display:list-item}.filters fieldset{grid-column:span 1}.who{margin-left:0}
 table.events thead{display:none}table.events tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}
 table.events td{display:inline-block;border:none;padding:.15rem .4rem;max-width:100%}}
 `;

@@ -29,6 +29,9 @@ export const APP_JS = `(() => {
   for (const el of document.querySelectorAll('select[data-autosubmit]')) {
     el.addEventListener('change', () => el.form && el.form.requestSubmit());
   }
+  // On a phone the filter form would push the results off the screen: fold it unless a filter is set.
+  const panel = document.querySelector('details.filter-panel');
+  if (panel && !panel.hasAttribute('data-active') && window.matchMedia('(max-width: 700px)').matches) panel.open = false;
   const filters = document.querySelector('form.filters');
   if (filters) {
     filters.addEventListener('submit', () => {

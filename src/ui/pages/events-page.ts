@@ -20,7 +20,8 @@ function input(id: keyof FilterState, label: string, value: string, attrs: SafeH
 
 /** The filter form; every filter is a URL parameter, so the resulting view can be shared. */
 export function filterForm(ctx: PageContext, filters: FilterState, action = '/events'): SafeHtml {
-  return html`<form class="filters card" method="get" action="${ctx.base}${action}" role="search" aria-label="Filter events">
+  return html`<details class="filter-panel" open${hasFilters(filters) ? html` data-active` : ''}><summary>Filters</summary>
+<form class="filters card" method="get" action="${ctx.base}${action}" role="search" aria-label="Filter events">
   <div class="field"><label for="f-range">Time</label><select id="f-range" name="range">
     <option value="">Any time</option>
     ${Object.entries(QUICK_RANGES).map(
@@ -48,7 +49,7 @@ export function filterForm(ctx: PageContext, filters: FilterState, action = '/ev
   ${input('requestId', 'Request id', filters.requestId)}
   ${input('q', 'Text', filters.q, html`type="search" placeholder="message, ids, labels"`)}
   <div class="actions"><button type="submit">Search</button>${hasFilters(filters) ? html` <a href="${ctx.base}${action}">Clear</a>` : ''}</div>
-</form>`;
+</form></details>`;
 }
 
 /** One line of the event table. */
