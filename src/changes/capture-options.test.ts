@@ -2,7 +2,7 @@ import { sql as drizzleSql, eq } from 'drizzle-orm';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { AuditkitError } from '../core/errors.js';
-import { withoutAuditing } from './capture.js';
+import { forceLog, withoutAuditing } from './capture.js';
 import { fromDrizzle } from './drizzle/index.js';
 import { fromKysely } from './kysely/index.js';
 import {
@@ -83,6 +83,17 @@ describe.each(databases)('capture settings and adapter details on $name', ({ ski
       expect((await fx.changes()).map((e) => e.action)).toEqual(['record.deleted']);
     }
   });
+
+  it.skipIf(skip)(
+    'applies withoutAuditing and forceLog to Drizzle statements returned unawaited',
+    async () => {
+      await withoutAuditing(() => fx.drizzle.insert(drizzleOrders).values(order));
+      await withoutAuditing(async () => {
+        await forceLog(() => fx.drizzle.delete(drizzleOrders).where(eq(drizzleOrders.customer, 'ada')));
+      });
+      expect((await fx.changes()).map((e) => e.action)).toEqual(['record.deleted']);
+    },
+  );
 
   it.skipIf(skip)('records what queries return unchanged: no capture column reaches the app', async () => {
     const inserted = await fx.kysely

@@ -18,7 +18,20 @@ scopeRef[SCOPE_KEY] = scope;
  * await withoutAuditing(() => importCsv(db, rows));
  */
 export function withoutAuditing<T>(fn: () => T): T {
-  return scope.run('off', fn);
+  return scope.run('off', () => started(fn()));
+}
+
+/**
+ * A lazy thenable (a Drizzle query builder runs when awaited) is started here, inside the scope: awaited
+ * by the caller it would run after `scope.run` returned, outside it. Native promises are already running.
+ */
+function started<T>(result: T): T {
+  const thenable = result as { then?: unknown } | null;
+  if (thenable === null || typeof thenable !== 'object' || result instanceof Promise) return result;
+  if (typeof thenable.then !== 'function') return result;
+  return new Promise((resolve, reject) => {
+    (thenable as PromiseLike<unknown>).then(resolve, reject);
+  }) as T;
 }
 
 /**
@@ -32,7 +45,7 @@ export function withoutAuditing<T>(fn: () => T): T {
  * });
  */
 export function forceLog<T>(fn: () => T): T {
-  return scope.run('forced', fn);
+  return scope.run('forced', () => started(fn()));
 }
 
 /**
