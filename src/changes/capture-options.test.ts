@@ -85,13 +85,18 @@ describe.each(databases)('capture settings and adapter details on $name', ({ ski
   });
 
   it.skipIf(skip)(
-    'applies withoutAuditing and forceLog to Drizzle statements returned unawaited',
+    'applies runWithContext, withoutAuditing and forceLog to Drizzle statements returned unawaited',
     async () => {
       await withoutAuditing(() => fx.drizzle.insert(drizzleOrders).values(order));
+      await fx.audit.runWithContext({ actor: 'u5' }, () => fx.drizzle.insert(drizzleOrders).values(order));
       await withoutAuditing(async () => {
         await forceLog(() => fx.drizzle.delete(drizzleOrders).where(eq(drizzleOrders.customer, 'ada')));
       });
-      expect((await fx.changes()).map((e) => e.action)).toEqual(['record.deleted']);
+      expect((await fx.changes()).map((e) => [e.action, e.actor.id])).toEqual([
+        ['record.created', 'u5'],
+        ['record.deleted', undefined],
+        ['record.deleted', undefined],
+      ]);
     },
   );
 

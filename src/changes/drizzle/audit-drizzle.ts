@@ -1,4 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { getTableName, is, Param, type SQL, sql } from 'drizzle-orm';
+import { tryGetContext } from '../../core/context.js';
 import { AuditkitError } from '../../core/errors.js';
 import { quoteIdent } from '../../store/sql/sql-executor.js';
 import {
@@ -14,6 +16,7 @@ import {
   type TableRef,
 } from '../capture.js';
 import type { ChangeOperation, RowImage, TableCaptureOptions } from '../diff.js';
+import { captureScope } from '../scope.js';
 
 const SCHEMA = Symbol.for('drizzle:Schema');
 const ORIGINAL_NAME = Symbol.for('drizzle:OriginalName');
@@ -126,6 +129,7 @@ function wrapDatabase<T extends object>(
             root,
             capture,
             inTransaction,
+            created: AsyncLocalStorage.snapshot(),
           });
       }
       if (prop === 'with') {
@@ -162,6 +166,12 @@ interface StatementContext {
   root: DrizzleLike;
   capture: ChangeCapture;
   inTransaction: boolean;
+  /**
+   * The async context the builder was made in. A builder is lazy: returned unawaited from
+   * `audit.runWithContext(ctx, () => db.insert(...))` it runs after the context ended, so when it runs
+   * outside any audit context it runs in the one it was made in.
+   */
+  created: <R>(fn: () => R) => R;
 }
 
 /** The conflict target of `onConflictDoUpdate`, per builder: its before-images are read by it. */
@@ -172,7 +182,12 @@ function wrapBuilder<B extends object>(builder: B, context: StatementContext): B
   return new Proxy(builder, {
     get(target, prop, receiver) {
       if (isStatement) {
-        const run = () => runStatement(target as unknown as DrizzleStatement, context);
+        const run = () => {
+          const statement = target as unknown as DrizzleStatement;
+          if (tryGetContext() !== undefined || captureScope() !== undefined)
+            return runStatement(statement, context);
+          return context.created(() => runStatement(statement, context));
+        };
         if (prop === 'execute') return run;
         if (prop === 'then')
           return (ok?: (v: unknown) => unknown, fail?: (e: unknown) => unknown) => run().then(ok, fail);
