@@ -7,6 +7,11 @@ import {
 } from '../changes/history/history.js';
 import { type RecordVersion, versionAt } from '../changes/history/version-at.js';
 import { forceLog, withoutAuditing } from '../changes/scope.js';
+import {
+  type TransactionClient,
+  type TransactionOf,
+  withTransactionContext,
+} from '../changes/triggers/transaction-context.js';
 import { type CaptureErrorsOptions, createErrorLog, type ErrorLog } from '../errors-log/error-log.js';
 import { type AuditorIntegrity, createAuditorIntegrity } from '../integrity/auditor-integrity.js';
 import { createAsyncWriter, journalDirFor } from '../pipeline/async-writer.js';
@@ -102,6 +107,19 @@ export interface Auditor extends AuditorIntegrity {
   readonly options: Readonly<ResolvedAuditorOptions>;
   /** Reports an error the way the auditor does (onError, logger, counters); for adapters. */
   reportError(error: unknown, code?: string): void;
+  /**
+   * Runs `fn` in a database transaction whose changes the audit triggers (trigger mode) record with
+   * the running context: `set_config('auditkit.context', <json>, true)`, actor resolved now. Owns the
+   * transaction for a `pg` client outside one, a `pg.Pool` and a PGlite database; only sets the
+   * context inside one (a PGlite transaction, `ExecuteSql`, `fromKysely(trx)`). See `auditkit/triggers`.
+   *
+   * @example
+   * await audit.withTransactionContext(pool, (client) => client.query('DELETE FROM users WHERE id = $1', [id]));
+   */
+  withTransactionContext<C extends TransactionClient, T>(
+    client: C,
+    fn: (tx: TransactionOf<C>) => Promise<T>,
+  ): Promise<T>;
 }
 
 export interface AuditorStats extends WriterStats {
@@ -336,6 +354,7 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
     redactor,
     options: config,
     reportError,
+    withTransactionContext: (client, fn) => withTransactionContext(auditor, client, fn),
   };
   Object.defineProperty(auditor, RECORD_TRUSTED, { value: recordTrusted });
   return auditor;
