@@ -8,7 +8,12 @@ export interface ErrorDetails {
   cause?: { name: string; message: string };
 }
 
-/** Describes anything thrown, without calling code that could throw again (getters, toString). */
+/**
+ * Describes anything thrown, without calling code that could throw again (getters, toString).
+ *
+ * @example
+ * errorDetails(new TypeError('x is undefined')); // { name: 'TypeError', message: 'x is undefined', stack: '...' }
+ */
 export function errorDetails(error: unknown): ErrorDetails {
   if (error instanceof Error) {
     const details: ErrorDetails = { name: safeName(error), message: String(error.message ?? '') };

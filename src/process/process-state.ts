@@ -110,6 +110,10 @@ function toStep(stored: StoredStep): StepState {
  * Folds the events of one process (any order, other events ignored) into its state, in time order:
  * the latest record of each step wins (a step started again after failing is running again), steps
  * listed only on the finished event are kept. Null when no event belongs to the process.
+ *
+ * @example
+ * const { events } = await store.query({ processId: 'reg-42', category: 'process', limit: 1000 });
+ * foldProcess('reg-42', events)?.steps.map((s) => s.status); // ['succeeded', 'running']
  */
 export function foldProcess(processId: string, events: readonly AuditEvent[]): ProcessState | null {
   const mine = events
