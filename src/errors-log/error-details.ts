@@ -9,12 +9,20 @@ export interface ErrorDetails {
 }
 
 /**
- * Describes anything thrown, without calling code that could throw again (getters, toString).
+ * Describes anything thrown; never throws itself, even for an error whose getters throw.
  *
  * @example
  * errorDetails(new TypeError('x is undefined')); // { name: 'TypeError', message: 'x is undefined', stack: '...' }
  */
 export function errorDetails(error: unknown): ErrorDetails {
+  try {
+    return describeError(error);
+  } catch {
+    return { name: 'Error', message: '(the error could not be read)' };
+  }
+}
+
+function describeError(error: unknown): ErrorDetails {
   if (error instanceof Error) {
     const details: ErrorDetails = { name: safeName(error), message: String(error.message ?? '') };
     if (typeof error.stack === 'string') details.stack = error.stack;

@@ -117,6 +117,13 @@ describe('errorDetails', () => {
     expect(errorDetails(cyclic)).toEqual({ name: 'NonError', message: '[object Object]' });
     expect(errorDetails(42)).toEqual({ name: 'NonError', message: '42' });
     expect(errorDetails(undefined)).toEqual({ name: 'NonError', message: 'undefined' });
+    const hostile = new Error('x');
+    Object.defineProperty(hostile, 'message', {
+      get() {
+        throw new Error('gotcha');
+      },
+    });
+    expect(errorDetails(hostile)).toEqual({ name: 'Error', message: '(the error could not be read)' });
   });
 });
 
