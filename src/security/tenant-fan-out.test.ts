@@ -3,7 +3,7 @@ import { type Auditor, createAuditor } from '../core/auditor.js';
 import type { AuditkitError } from '../core/errors.js';
 import { pgliteStore } from '../store/pglite/index.js';
 import type { SqlAuditStore } from '../store/sql/sql-audit-store.js';
-import { TENANT_RESOLUTION_FAILED, type TenantsOf } from './tenant-fan-out.js';
+import { recordPerTenant, TENANT_RESOLUTION_FAILED, type TenantsOf } from './tenant-fan-out.js';
 
 /** The app's memberships: who belongs to which organisations. */
 const MEMBERSHIPS: Record<string, string[]> = {
@@ -158,6 +158,27 @@ describe('per-organisation fan-out of security events', () => {
       ).toEqual([TENANT_RESOLUTION_FAILED]);
       expect(errors[0]?.message, what).toContain('the event was written once');
     }
+  });
+
+  it('gives up on a resolver that does not answer, and writes the event to the context’s tenant', async () => {
+    reset();
+    const written = await audit.runWithContext({ tenantId: 'org_hung' }, () =>
+      recordPerTenant(
+        {
+          record: audit.record,
+          reportError: audit.reportError,
+          context: audit.context,
+          tenantsOf: () => new Promise<string[]>(() => {}),
+          tenantsOfTimeoutMs: 20,
+        },
+        { category: 'auth', action: 'password.changed', target: { type: 'user', id: 'u1' } },
+        { userId: 'u1' },
+      ),
+    );
+    expect(written.map((e) => e.tenantId)).toEqual(['org_hung']);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      [TENANT_RESOLUTION_FAILED, expect.stringContaining('no answer within 20 ms')],
+    ]);
   });
 
   it('fans out in async mode too, each copy through the writer', async () => {

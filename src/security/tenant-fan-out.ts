@@ -17,7 +17,12 @@ export interface TenantFanOutDeps {
   reportError(error: unknown, code?: string): void;
   context(): AuditContext | undefined;
   tenantsOf?: TenantsOf | undefined;
+  /** How long the resolver may take before the event is written to the context's tenant. Default 10 s. */
+  tenantsOfTimeoutMs?: number;
 }
+
+/** A resolver slower than this is given up on, so a hung membership service cannot hold an event back. */
+export const TENANTS_OF_TIMEOUT_MS = 10_000;
 
 /** Where one event goes: explicit tenants, or the organisations of a user. */
 export interface FanOutTarget {
@@ -33,8 +38,8 @@ export const TENANT_RESOLUTION_FAILED = 'tenant_resolution_failed';
 /**
  * Records `input` once per organisation: the explicit `tenants`, else those `tenantsOf(userId)`
  * returns. Two or more copies share one `correlation.correlationId` (the context's when it has one).
- * When the resolver fails, returns something that is not a list of ids, or returns nothing, the event
- * is written once, to the context's tenant, and the problem goes to `onError`: it is never lost.
+ * When the resolver fails, times out, returns something that is not a list of ids, or returns nothing,
+ * the event is written once, to the context's tenant, and the problem goes to `onError`: it is never lost.
  */
 export async function recordPerTenant(
   deps: TenantFanOutDeps,
@@ -65,12 +70,20 @@ async function resolveTenants(deps: TenantFanOutDeps, userId: string | undefined
     );
     return [];
   };
+  const timeoutMs = deps.tenantsOfTimeoutMs ?? TENANTS_OF_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref?.();
+  });
   let resolved: unknown;
   try {
-    resolved = await deps.tenantsOf(userId);
+    resolved = await Promise.race([Promise.resolve().then(() => deps.tenantsOf?.(userId)), timedOut]);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return failed(`tenantsOf("${userId}") failed: ${reason}`, error);
+  } finally {
+    clearTimeout(timer);
   }
   if (!Array.isArray(resolved) || resolved.some((t) => typeof t !== 'string' || t === '')) {
     return failed(`tenantsOf("${userId}") must return a list of organisation ids`);
