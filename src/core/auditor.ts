@@ -14,7 +14,7 @@ import {
 } from '../changes/triggers/transaction-context.js';
 import { type CaptureErrorsOptions, createErrorLog, type ErrorLog } from '../errors-log/error-log.js';
 import { type AuditorIntegrity, createAuditorIntegrity } from '../integrity/auditor-integrity.js';
-import { createAsyncWriter, journalDirFor } from '../pipeline/async-writer.js';
+import { createAsyncWriter, journalDirFor, WRITE_ACCEPTED } from '../pipeline/async-writer.js';
 import { createFileSpool } from '../pipeline/spool/file-spool.js';
 import type { Spool } from '../pipeline/spool/spool.js';
 import { createSyncWriter } from '../pipeline/sync-writer.js';
@@ -175,46 +175,33 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
           raiseOnError: config.raiseOnError,
         });
 
+  /** One new object for the event, with only the fields that have a value (no spread copies). */
   const buildEvent = (
     input: ParsedAuditEventInput,
     context: AuditContext | undefined,
     actor: Actor,
   ): AuditEvent => {
-    const correlation = withoutEmpty({
-      requestId: context?.requestId,
-      traceId: context?.traceId,
-      spanId: context?.spanId,
-      correlationId: context?.correlationId,
-      processId: context?.processId,
-      stepId: context?.stepId,
-      ...input.correlation,
-    });
-    const request =
-      input.request ??
-      (context?.request
-        ? withoutEmpty({ ...context.request, id: context.request.id ?? context.requestId })
-        : undefined);
-    const metadata =
-      context?.metadata || input.metadata ? { ...context?.metadata, ...input.metadata } : undefined;
-    const tenantId =
-      input.tenantId !== undefined ? input.tenantId : (context?.tenantId ?? config.tenantId ?? null);
-    return withoutEmpty({
+    const event: AuditEvent = {
       id: input.id ?? newEventId(),
       occurredAt: input.occurredAt ?? new Date(),
       category: input.category,
       action: input.action,
       outcome: input.outcome ?? 'success',
-      tenantId,
+      tenantId:
+        input.tenantId !== undefined ? input.tenantId : (context?.tenantId ?? config.tenantId ?? null),
       actor,
-      target: input.target,
-      changes: input.changes,
-      request,
-      correlation,
-      reason: input.reason,
-      message: input.message,
-      metadata,
-      idempotencyKey: input.idempotencyKey,
-    }) as AuditEvent;
+    };
+    if (input.target !== undefined) event.target = input.target;
+    if (input.changes !== undefined) event.changes = input.changes;
+    const request = input.request ?? (context?.request ? contextRequest(context) : undefined);
+    if (request !== undefined) event.request = request;
+    const correlation = correlationOf(context, input.correlation);
+    if (correlation !== undefined) event.correlation = correlation;
+    if (input.reason !== undefined) event.reason = input.reason;
+    if (input.message !== undefined) event.message = input.message;
+    if (context?.metadata || input.metadata) event.metadata = { ...context?.metadata, ...input.metadata };
+    if (input.idempotencyKey !== undefined) event.idempotencyKey = input.idempotencyKey;
+    return event;
   };
 
   const record = (input: AuditEventInput): Promise<AuditEvent> => {
@@ -230,22 +217,27 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
     return accept(parsed.data);
   };
 
-  /**
-   * Builds, redacts and queues a validated input. Synchronous up to the hand-over to the writer unless
-   * the actor is asynchronous: every promise costs (AsyncLocalStorage hooks run for each one on Node 20).
-   */
   const accept = (input: ParsedAuditEventInput): Promise<AuditEvent> => {
     try {
-      const context = tryGetContext();
-      const actor = eventActor(input.actor, context, reportError);
-      return actor instanceof Promise
-        ? actor.then((resolved) => commit(buildEvent(input, context, resolved)))
-        : commit(buildEvent(input, context, actor));
+      const accepted = acceptNow(input);
+      return accepted instanceof Promise ? accepted : Promise.resolve(accepted);
     } catch (error) {
       return Promise.reject(error);
     }
   };
-  const commit = (built: AuditEvent): Promise<AuditEvent> => {
+  /**
+   * Builds, redacts and queues a validated input, and returns the stored event itself when the actor was
+   * synchronous and the writer took the event at once: no promise at all on that path, since on Node 20
+   * every promise runs the AsyncLocalStorage hooks. May throw (callers turn that into a rejection).
+   */
+  const acceptNow = (input: ParsedAuditEventInput): AuditEvent | Promise<AuditEvent> => {
+    const context = tryGetContext();
+    const actor = eventActor(input.actor, context, reportError);
+    return actor instanceof Promise
+      ? actor.then((resolved) => commit(buildEvent(input, context, resolved)))
+      : commit(buildEvent(input, context, actor));
+  };
+  const commit = (built: AuditEvent): AuditEvent | Promise<AuditEvent> => {
     const event = redactor.redactEvent(built);
     let written: Promise<void>;
     try {
@@ -253,6 +245,7 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
     } catch (error) {
       written = Promise.reject(error);
     }
+    if (written === WRITE_ACCEPTED) return event;
     return written.then(
       () => event,
       (error: unknown) => {
@@ -266,7 +259,7 @@ export function createAuditor(options: AuditorOptions = {}): Auditor {
   const recordTrusted: TrustedRecord = (input) => {
     if (closed)
       throw new AuditkitError('closed', 'This auditor is closed; create a new one to record more events.');
-    return accept(input);
+    return acceptNow(input);
   };
 
   const integrity = createAuditorIntegrity(
@@ -369,10 +362,11 @@ function eventActor(
   context: AuditContext | undefined,
   reportError: (error: unknown, code?: string) => void,
 ): Actor | Promise<Actor> {
-  if (explicit || context?.actor === undefined) return withClient(explicit, context);
+  // An explicit actor may be shared by several events (an adapter's), so it is copied before adding to it.
+  if (explicit || context?.actor === undefined) return withClient(explicit, context, false);
   const failed = (error: unknown) => {
     reportError(error, 'actor_resolution_failed');
-    return withClient(undefined, context);
+    return withClient(undefined, context, true);
   };
   let value: unknown;
   try {
@@ -383,27 +377,82 @@ function eventActor(
   }
   if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') {
     return Promise.resolve(value as PromiseLike<ActorLike | null | undefined>).then(
-      (resolved) => withClient(normaliseActor(resolved), context),
+      (resolved) => withClient(normaliseActor(resolved), context, true),
       failed,
     );
   }
   try {
-    return withClient(normaliseActor(value as ActorLike | null | undefined), context);
+    return withClient(normaliseActor(value as ActorLike | null | undefined), context, true);
   } catch (error) {
     return failed(error);
   }
 }
 
-/** Defaults the actor and adds the context's client details (ip, user agent, session). */
-function withClient(found: Actor | undefined, context: AuditContext | undefined): Actor {
-  let actor = found ?? { type: context ? 'anonymous' : 'system' };
-  if (context) {
-    actor = { ...actor };
-    if (context.ip !== undefined) actor.ip ??= context.ip;
-    if (context.userAgent !== undefined) actor.userAgent ??= context.userAgent;
-    if (context.sessionId !== undefined) actor.sessionId ??= context.sessionId;
-  }
+/**
+ * Defaults the actor and adds the context's client details (ip, user agent, session). `fresh` says the
+ * actor was made for this event (by normaliseActor), so it is completed in place instead of copied.
+ */
+function withClient(found: Actor | undefined, context: AuditContext | undefined, fresh: boolean): Actor {
+  if (!context) return found ?? { type: 'system' };
+  const actor: Actor = found === undefined ? { type: 'anonymous' } : fresh ? found : { ...found };
+  if (context.ip !== undefined) actor.ip ??= context.ip;
+  if (context.userAgent !== undefined) actor.userAgent ??= context.userAgent;
+  if (context.sessionId !== undefined) actor.sessionId ??= context.sessionId;
   return actor;
+}
+
+/** The context's request summary as an event's `request`, its id defaulting to the context's request id. */
+function contextRequest(context: AuditContext): AuditEvent['request'] {
+  const source = context.request as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  let kept = 0;
+  for (const key in source) {
+    const v = source[key];
+    if (v === undefined || !Object.hasOwn(source, key)) continue;
+    out[key] = v;
+    kept += 1;
+  }
+  if (out.id === undefined && context.requestId !== undefined) {
+    out.id = context.requestId;
+    kept += 1;
+  }
+  return kept === 0 ? undefined : (out as AuditEvent['request']);
+}
+
+const CONTEXT_CORRELATION = [
+  'requestId',
+  'traceId',
+  'spanId',
+  'correlationId',
+  'processId',
+  'stepId',
+] as const;
+
+/** The context's ids overridden by the input's (an input field set to undefined removes it); undefined when none. */
+function correlationOf(
+  context: AuditContext | undefined,
+  input: Record<string, unknown> | undefined,
+): AuditEvent['correlation'] {
+  let out: Record<string, unknown> | undefined;
+  if (context) {
+    for (const key of CONTEXT_CORRELATION) {
+      const v = context[key];
+      if (v === undefined) continue;
+      out ??= {};
+      out[key] = v;
+    }
+  }
+  if (input) {
+    for (const key in input) {
+      if (!Object.hasOwn(input, key)) continue;
+      const v = input[key];
+      if (v !== undefined) {
+        out ??= {};
+        out[key] = v;
+      } else if (out && key in out) out = withoutEmpty({ ...out, [key]: undefined });
+    }
+  }
+  return out as AuditEvent['correlation'];
 }
 
 /** Drops undefined fields and empty objects so stored events stay small and compare cleanly. */

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { getContext, normaliseActor, resolveActor, runWithContext, tryGetContext } from './context.js';
+import {
+  createContext,
+  getContext,
+  normaliseActor,
+  resolveActor,
+  runInContext,
+  runWithContext,
+  tryGetContext,
+} from './context.js';
 import { AuditkitError } from './errors.js';
 
 describe('audit context', () => {
@@ -35,6 +43,35 @@ describe('audit context', () => {
       ),
     );
     expect(seen).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('createContext and runInContext', () => {
+  it('make the context runWithContext would run, inheriting from the running one', () => {
+    expect(createContext({ requestId: 'r1', traceId: undefined })).toEqual({
+      requestId: 'r1',
+      metadata: undefined,
+      flags: {},
+    });
+    runWithContext({ tenantId: 'org_1', requestId: 'r1', metadata: { a: 1 } }, () => {
+      getContext().flags.seen = true;
+      const child = createContext({ requestId: 'r2', metadata: { b: 2 } });
+      expect(child).toMatchObject({ tenantId: 'org_1', requestId: 'r2', metadata: { a: 1, b: 2 } });
+      expect(child.flags).toEqual({ seen: true });
+      expect(child.flags).not.toBe(getContext().flags);
+    });
+  });
+
+  it('enter exactly the given object each time, so changes made inside are seen by every later entry', async () => {
+    const context = createContext({ requestId: 'r1' });
+    const seen = runInContext(context, (label) => `${label}:${tryGetContext() === context}`, 'first');
+    expect(seen).toBe('first:true');
+    await runInContext(context, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      getContext().tenantId = 'org_late';
+    });
+    runInContext(context, () => expect(getContext().tenantId).toBe('org_late'));
+    expect(tryGetContext()).toBeUndefined();
   });
 });
 

@@ -56,14 +56,43 @@ globalRef[STORAGE_KEY] = storage;
  * await runWithContext({ actor: () => req.user, tenantId: 'org_1', requestId }, () => handle(req));
  */
 export function runWithContext<T>(input: AuditContextInput, fn: () => T): T {
+  return storage.run(createContext(input), fn);
+}
+
+/**
+ * The context `runWithContext(input, ...)` would run, inheriting from the running one, without running it:
+ * for adapters that enter the same context several times (see {@link runInContext}).
+ *
+ * @example
+ * const context = createContext({ requestId }); runInContext(context, () => handle(req));
+ */
+export function createContext(input: AuditContextInput): AuditContext {
   const parent = storage.getStore();
-  const context: AuditContext = {
+  if (parent === undefined) {
+    // The usual case of an HTTP request: nothing to inherit, so one object and no spread.
+    const context = withoutUndefined(input) as AuditContext & { flags: Record<string, unknown> };
+    context.metadata = input.metadata ? { ...input.metadata } : undefined;
+    context.flags = {};
+    return context;
+  }
+  return {
     ...parent,
     ...withoutUndefined(input),
-    metadata: parent?.metadata || input.metadata ? { ...parent?.metadata, ...input.metadata } : undefined,
-    flags: { ...parent?.flags },
+    metadata: parent.metadata || input.metadata ? { ...parent.metadata, ...input.metadata } : undefined,
+    flags: { ...parent.flags },
   };
-  return storage.run(context, fn);
+}
+
+/**
+ * Runs `fn(arg)` inside exactly this context object (no copy), so what the code inside changes (the
+ * actor, the tenant) is what every later entry sees. Adapters use it to step back into a request's
+ * context from framework callbacks that lost it.
+ *
+ * @example
+ * runInContext(context, (req) => next(req), req);
+ */
+export function runInContext<T, A = undefined>(context: AuditContext, fn: (arg: A) => T, arg?: A): T {
+  return storage.run(context, fn, arg as A);
 }
 
 /** The current context, or undefined outside any. */

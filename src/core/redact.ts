@@ -139,7 +139,11 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     return cleaned;
   };
 
-  const clean = (value: unknown, depth: number, seen: WeakSet<object>): unknown => {
+  /**
+   * `ancestors` holds the objects being cleaned above this one (a cycle is one of them): a small array
+   * searched linearly is cheaper than a WeakSet here, and leaves the garbage collector nothing to do.
+   */
+  const clean = (value: unknown, depth: number, ancestors: object[]): unknown => {
     if (value === null || value === undefined) return value;
     switch (typeof value) {
       case 'string':
@@ -156,35 +160,50 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
         return '[Function]';
     }
     const object = value as object;
-    if (object instanceof Date) return Number.isNaN(object.getTime()) ? null : object.toISOString();
-    if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer || object instanceof SharedArrayBuffer) {
-      return { $binary: true, bytes: (object as ArrayBufferLike | ArrayBufferView).byteLength };
-    }
-    if (seen.has(object)) return '[Circular]';
-    if (depth >= maxDepth) return '[MaxDepth]';
-    seen.add(object);
-    try {
-      if (object instanceof Error) {
-        return clean({ name: object.name, message: object.message, stack: object.stack }, depth + 1, seen);
+    const prototype = Object.getPrototypeOf(object);
+    // Plain objects and arrays (parsed JSON, headers) are nearly everything: skip the class checks for them.
+    const plain = prototype === Object.prototype || prototype === null;
+    if (!plain && !Array.isArray(object)) {
+      if (object instanceof Date) return Number.isNaN(object.getTime()) ? null : object.toISOString();
+      if (
+        ArrayBuffer.isView(object) ||
+        object instanceof ArrayBuffer ||
+        object instanceof SharedArrayBuffer
+      ) {
+        return { $binary: true, bytes: (object as ArrayBufferLike | ArrayBufferView).byteLength };
       }
-      if (object instanceof Map) return clean(Object.fromEntries(object), depth, seen);
-      if (object instanceof Set) return clean([...object], depth, seen);
-      if (Array.isArray(object)) {
-        const n = Math.min(object.length, maxArrayLength);
-        const kept: unknown[] = new Array(n);
-        for (let i = 0; i < n; i++) kept[i] = clean(object[i], depth + 1, seen);
-        if (object.length > maxArrayLength) kept.push(`…[${object.length - maxArrayLength} more items]`);
-        return kept;
+    }
+    if (ancestors.includes(object)) return '[Circular]';
+    if (depth >= maxDepth) return '[MaxDepth]';
+    ancestors.push(object);
+    try {
+      if (!plain) {
+        if (Array.isArray(object)) {
+          const n = Math.min(object.length, maxArrayLength);
+          const kept: unknown[] = new Array(n);
+          for (let i = 0; i < n; i++) kept[i] = clean(object[i], depth + 1, ancestors);
+          if (object.length > maxArrayLength) kept.push(`…[${object.length - maxArrayLength} more items]`);
+          return kept;
+        }
+        if (object instanceof Error) {
+          return clean(
+            { name: object.name, message: object.message, stack: object.stack },
+            depth + 1,
+            ancestors,
+          );
+        }
+        if (object instanceof Map) return clean(Object.fromEntries(object), depth, ancestors);
+        if (object instanceof Set) return clean([...object], depth, ancestors);
       }
       const toJSON = (object as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === 'function') return clean(toJSON.call(object), depth + 1, seen);
-      return cleanObject(object as Record<string, unknown>, depth, seen);
+      if (typeof toJSON === 'function') return clean(toJSON.call(object), depth + 1, ancestors);
+      return cleanObject(object as Record<string, unknown>, depth, ancestors);
     } finally {
-      seen.delete(object);
+      ancestors.pop();
     }
   };
 
-  const cleanObject = (object: Record<string, unknown>, depth: number, seen: WeakSet<object>) => {
+  const cleanObject = (object: Record<string, unknown>, depth: number, ancestors: object[]) => {
     const out: Record<string, unknown> = {};
     const entries = Object.keys(object);
     const n = Math.min(entries.length, maxKeys);
@@ -192,7 +211,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
       const key = entries[i] as string;
       const raw = object[key];
       if (raw === undefined || typeof raw === 'function') continue;
-      const cleaned = isSensitiveKey(key) ? REDACTED : clean(raw, depth + 1, seen);
+      const cleaned = isSensitiveKey(key) ? REDACTED : clean(raw, depth + 1, ancestors);
       setOwn(out, cleanKey(key), cleaned);
     }
     if (entries.length > maxKeys) out['…'] = `[${entries.length - maxKeys} more keys]`;
@@ -200,46 +219,60 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   };
 
   /** Changes keep their `[before, after]` shape when masked, so a diff still shows that the field changed. */
-  const cleanChanges = (changes: Record<string, unknown>, seen: WeakSet<object>): Record<string, unknown> => {
+  const cleanChanges = (changes: Record<string, unknown>, ancestors: object[]): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
     for (const [field, change] of Object.entries(changes)) {
       const value = isSensitiveKey(field)
         ? Array.isArray(change) && change.length === 2
           ? [REDACTED, REDACTED]
           : REDACTED
-        : clean(change, 1, seen);
+        : clean(change, 1, ancestors);
       setOwn(out, cleanString(field), value);
     }
     return out;
   };
 
   return {
-    redactValue: (value) => clean(value, 0, new WeakSet()),
+    redactValue: (value) => clean(value, 0, []),
     redactEvent(event) {
       const out: Record<string, unknown> = {};
-      // One cycle guard for the whole event: `clean` removes each object again once it is done with it.
-      const seen = new WeakSet<object>();
+      // One cycle guard for the whole event: `clean` pops each object again once it is done with it.
+      const ancestors: object[] = [];
       for (const field of Object.keys(event)) {
         const value = (event as Record<string, unknown>)[field];
         if (value === undefined) continue;
         if (STRUCTURAL_FIELDS.has(field))
           out[field] = typeof value === 'string' ? toStorableString(value) : value;
-        else if (field === 'changes') out[field] = cleanChanges(value as Record<string, unknown>, seen);
+        else if (field === 'changes') out[field] = cleanChanges(value as Record<string, unknown>, ancestors);
         else if (field === 'actor' || field === 'target' || field === 'correlation') {
           // Identity fields are never masked (an actor id is not a secret), only made storable and cut.
           out[field] = cleanIdentity(value as Record<string, unknown>);
-        } else out[field] = clean(value, 0, seen);
+        } else out[field] = clean(value, 0, ancestors);
       }
       return out as AuditEvent;
     },
   };
 
-  function cleanIdentity(value: Record<string, unknown>) {
-    const out: Record<string, unknown> = {};
-    for (const [key, v] of Object.entries(value)) {
-      if (v !== undefined) out[key] = typeof v === 'string' ? cleanString(v) : v;
+  /**
+   * A flat object of identifiers with its strings cleaned and undefined fields dropped. Returned as is
+   * when nothing needs either (the usual case), since the events handed to the redactor are fresh objects.
+   */
+  function cleanIdentity(value: Record<string, unknown>): Record<string, unknown> {
+    let out: Record<string, unknown> | undefined;
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const v = value[key];
+      const cleaned = typeof v === 'string' ? cleanString(v) : v;
+      if (out === undefined && (cleaned !== v || v === undefined)) {
+        out = {};
+        for (const earlier in value) {
+          if (earlier === key) break;
+          if (Object.hasOwn(value, earlier) && value[earlier] !== undefined) out[earlier] = value[earlier];
+        }
+      }
+      if (out !== undefined && cleaned !== undefined) out[key] = cleaned;
     }
-    return out;
+    return out ?? value;
   }
 }
 

@@ -35,6 +35,23 @@ describe('trustedRecorder', () => {
     expect(await audit.get(event.id)).toEqual(event);
   });
 
+  it('returns the stored event itself when the async writer takes it at once, and a promise in sync mode', async () => {
+    const audit = createAuditor({ store: pgliteStore(), spool: false, mode: 'async' });
+    open.push(audit);
+    await audit.migrate();
+    const taken = trustedRecorder(audit)({ category: 'custom', action: 'x.y', metadata: { token: 't' } });
+    expect(taken).not.toBeInstanceOf(Promise);
+    expect((taken as Awaited<typeof taken>).metadata).toEqual({ token: REDACTED });
+    await audit.flush();
+    expect(await audit.get((taken as Awaited<typeof taken>).id)).toEqual(taken);
+
+    const sync = auditor();
+    await sync.migrate();
+    const written = trustedRecorder(sync)({ category: 'custom', action: 'x.y' });
+    expect(written).toBeInstanceOf(Promise);
+    expect(await sync.get((await written).id)).toEqual(await written);
+  });
+
   it('is not part of the public auditor object (a non-enumerable symbol)', () => {
     const audit = auditor();
     expect(Object.keys(audit)).not.toContain(String(RECORD_TRUSTED));

@@ -7,7 +7,11 @@ import type { AuditEvent, AuditEventInput, ParsedAuditEventInput } from './event
  */
 export const RECORD_TRUSTED: unique symbol = Symbol.for('auditkit.recordTrusted');
 
-export type TrustedRecord = (input: ParsedAuditEventInput) => Promise<AuditEvent>;
+/**
+ * Records a trusted input: the stored event itself when it was taken synchronously (no promise to make,
+ * await or hook), else a promise of it. Throws what `record()` would reject with.
+ */
+export type TrustedRecord = (input: ParsedAuditEventInput) => AuditEvent | Promise<AuditEvent>;
 
 /**
  * The trusted record path of an auditor when it has one, else its validating `record()` (an auditor

@@ -68,6 +68,29 @@ describe('describeBody', () => {
     });
   });
 
+  it('reads a body written as strings like the same bytes, without decoding it again', () => {
+    const written = (...chunks: string[]): BodyTap => {
+      const total = chunks.reduce((n, c) => n + Buffer.byteLength(c), 0);
+      return { chunks, captured: total, total, writes: chunks.length, complete: true };
+    };
+    const read = (tap: BodyTap, contentType: string) =>
+      describeBody({ tap, contentType, contentEncoding: undefined, masker });
+    expect(read(written('{"a":"é",', '"token":"t"}'), 'application/json')).toEqual({
+      a: 'é',
+      token: REDACTED,
+    });
+    // A byte order mark is dropped as the UTF-8 decoder drops it; a NUL still means binary.
+    expect(read(written('\uFEFF{"a":1}'), 'application/json')).toEqual(
+      describe_('\uFEFF{"a":1}', 'application/json'),
+    );
+    expect(read(written('\uFEFF{"a":1}'), 'application/json')).toEqual({ a: 1 });
+    expect(read(written('a\u0000b'), 'text/plain')).toEqual({
+      $summary: 'binary',
+      type: 'text/plain',
+      size: 3,
+    });
+  });
+
   it('stores nothing for an empty body', () => {
     expect(describe_('', 'application/json')).toBeUndefined();
   });

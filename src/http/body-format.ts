@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import type { BodyTap } from './body-tap.js';
-import { tapBytes } from './body-tap.js';
+import { tapBytes, tapText } from './body-tap.js';
 import type { FieldMasker } from './masking.js';
 
 /** Why a body was summarised instead of stored. */
@@ -23,8 +24,6 @@ export interface DescribeBodyInput {
   masker: FieldMasker;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * Turns what a tap saw into what the event stores: parsed JSON or form fields (masked), text, or a
  * summary. Cut bodies keep their first bytes (still masked) and say how long the original was.
@@ -39,36 +38,41 @@ export function describeBody({
 }: DescribeBodyInput): unknown {
   if (tap.total === 0) return undefined;
   const type = mediaType(contentType);
-  const summary = (kind: BodySummaryKind): BodySummary => ({
-    $summary: kind,
-    type: type || 'application/octet-stream',
-    size: tap.total,
-  });
-  if (contentEncoding && contentEncoding.toLowerCase() !== 'identity') return summary('compressed');
-  if (type.startsWith('multipart/')) return summary('multipart');
-  if (streamed || type === 'text/event-stream') return summary('streamed');
+  if (contentEncoding && contentEncoding.toLowerCase() !== 'identity')
+    return summary('compressed', type, tap);
+  if (type.startsWith('multipart/')) return summary('multipart', type, tap);
+  if (streamed || type === 'text/event-stream') return summary('streamed', type, tap);
   const kind = textKind(type);
-  if (kind === 'binary') return summary('binary');
+  if (kind === 'binary') return summary('binary', type, tap);
   const truncated = tap.captured < tap.total;
-  const text = decodeUtf8(tapBytes(tap), truncated);
-  if (text === undefined) return summary('binary');
-  const cut = (value: string) => (truncated ? `${value}…[truncated, ${tap.total} bytes]` : value);
-  if (kind === 'json' || (kind === 'unknown' && looksLikeJson(text))) {
+  // A response written as one UTF-8 string is text already: no encode and decode round trip.
+  const text = truncated ? undefined : tapText(tap);
+  const body = text !== undefined ? textOrBinary(withoutBom(text)) : decodeUtf8(tapBytes(tap), truncated);
+  if (body === undefined) return summary('binary', type, tap);
+  if (kind === 'json' || (kind === 'unknown' && looksLikeJson(body))) {
     if (!truncated) {
       try {
-        return masker.maskValue(JSON.parse(text));
+        return masker.maskValue(JSON.parse(body));
       } catch {
         // invalid JSON: stored as text, masked as far as it can be read
       }
     }
-    return cut(masker.maskJsonText(text));
+    return cut(masker.maskJsonText(body), truncated, tap);
   }
   if (kind === 'form') {
-    const fields = masker.maskValue(parseForm(text)) as Record<string, unknown>;
+    const fields = masker.maskValue(parseForm(body)) as Record<string, unknown>;
     if (truncated) fields['…'] = `[truncated, ${tap.total} bytes]`;
     return fields;
   }
-  return cut(text);
+  return cut(body, truncated, tap);
+}
+
+function summary(kind: BodySummaryKind, type: string, tap: BodyTap): BodySummary {
+  return { $summary: kind, type: type || 'application/octet-stream', size: tap.total };
+}
+
+function cut(value: string, truncated: boolean, tap: BodyTap): string {
+  return truncated ? `${value}…[truncated, ${tap.total} bytes]` : value;
 }
 
 /** `application/json; charset=utf-8` -> `application/json`. */
@@ -114,13 +118,19 @@ function decodeUtf8(bytes: Buffer, truncated: boolean): string | undefined {
       if (back + 1 < need) end = end - back - 1;
     }
   }
-  try {
-    const text = utf8.decode(bytes.subarray(0, end));
-    // Control characters other than whitespace mean it is not text a person wrote.
-    return /[\u0000-\u0008\u000e-\u001f]/.test(text) ? undefined : text;
-  } catch {
-    return undefined;
-  }
+  const kept = end === bytes.length ? bytes : bytes.subarray(0, end);
+  if (!isUtf8(kept)) return undefined;
+  return textOrBinary(withoutBom(kept.toString('utf8')));
+}
+
+/** Control characters other than whitespace mean it is not text a person wrote. */
+function textOrBinary(text: string): string | undefined {
+  return /[\u0000-\u0008\u000e-\u001f]/.test(text) ? undefined : text;
+}
+
+/** A leading byte order mark is dropped, as the WHATWG UTF-8 decoder does. */
+function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** `a=1&a=2&b=x` -> `{ a: ['1', '2'], b: 'x' }`. */

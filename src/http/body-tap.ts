@@ -5,7 +5,8 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
  * counted and let through, never kept, so a 1 GB upload costs `limit` bytes of memory.
  */
 export interface BodyTap {
-  readonly chunks: Buffer[];
+  /** UTF-8 strings stay strings (a response written as text is not encoded and decoded again). */
+  readonly chunks: Array<Buffer | string>;
   /** Bytes kept in `chunks`. */
   captured: number;
   /** Bytes seen. */
@@ -24,10 +25,16 @@ function take(tap: BodyTap, limit: number, chunk: unknown, encoding?: unknown): 
   if (chunk === null || chunk === undefined) return;
   if (typeof chunk === 'string') {
     const enc = (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding;
-    tap.total += Buffer.byteLength(chunk, enc);
+    const bytes = Buffer.byteLength(chunk, enc);
+    tap.total += bytes;
     if (tap.captured < limit) {
-      // Convert only a prefix: a character is at least one byte, so `room` characters cover `room` bytes.
       const room = limit - tap.captured;
+      if (bytes <= room && (enc === 'utf8' || enc === 'utf-8') && bytes > 0) {
+        tap.chunks.push(chunk);
+        tap.captured += bytes;
+        return;
+      }
+      // Convert only a prefix: a character is at least one byte, so `room` characters cover `room` bytes.
       const part = Buffer.from(chunk.length > room ? chunk.slice(0, room) : chunk, enc);
       keep(tap, part.length > room ? part.subarray(0, room) : part);
     }
@@ -79,11 +86,23 @@ export interface ResponseTap extends BodyTap {
  * to `writeHead` in `getHeaders()` too, so the echoed request id makes watching `writeHead` unnecessary.)
  */
 export function tapResponse(res: ServerResponse, limit: number, watchWriteHead = true): ResponseTap {
-  const tap: ResponseTap = { ...newTap(), writeHeadHeaders: undefined };
+  // A literal rather than a spread of newTap(): a spread with an added key takes V8's slow path.
+  const tap: ResponseTap = {
+    chunks: [],
+    captured: 0,
+    total: 0,
+    writes: 0,
+    complete: false,
+    writeHeadHeaders: undefined,
+  };
   const { write, end, writeHead } = res;
   res.write = function auditedWrite(this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown) {
-    tap.writes += 1;
-    take(tap, limit, chunk, encoding);
+    // Once `end` took the last chunk, writes are the framework's own (light-my-request's `end` calls
+    // `this.write` with the same chunk): counting them would store the body twice.
+    if (!tap.complete) {
+      tap.writes += 1;
+      take(tap, limit, chunk, encoding);
+    }
     return (write as (...args: unknown[]) => boolean).call(this, chunk, encoding, cb);
   } as ServerResponse['write'];
   res.end = function auditedEnd(this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown) {
@@ -120,6 +139,25 @@ function flatHeaders(list: unknown[]): OutgoingHttpHeaders {
 
 /** The bytes a tap kept, as one buffer. */
 export function tapBytes(tap: BodyTap): Buffer {
-  if (tap.chunks.length === 1) return tap.chunks[0] as Buffer;
-  return Buffer.concat(tap.chunks, tap.captured);
+  const { chunks } = tap;
+  if (chunks.length === 1) {
+    const only = chunks[0] as Buffer | string;
+    return typeof only === 'string' ? Buffer.from(only) : only;
+  }
+  return Buffer.concat(
+    chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)),
+    tap.captured,
+  );
+}
+
+/** The text a tap kept when every chunk was written as a string, else undefined (bytes to decode). */
+export function tapText(tap: BodyTap): string | undefined {
+  const { chunks } = tap;
+  if (chunks.length === 1) return typeof chunks[0] === 'string' ? chunks[0] : undefined;
+  let text = '';
+  for (const chunk of chunks) {
+    if (typeof chunk !== 'string') return undefined;
+    text += chunk;
+  }
+  return text;
 }

@@ -254,6 +254,33 @@ describe('createHttpAudit on a plain node:http server', () => {
     expect(await storedEvents(audit)).toHaveLength(2);
   });
 
+  it("hands a plain request's access event to the writer as its response closes, without waiting on anything", async () => {
+    let acceptedAtClose = -1;
+    const { audit, url } = await nodeApp(
+      {},
+      (_req, res) => {
+        // Registered after the adapter's own 'close' listener, so it runs right after it.
+        res.on('close', () => {
+          acceptedAtClose = audit.stats().accepted;
+        });
+        res.end('ok');
+      },
+      { mode: 'async' },
+    );
+    expect(await (await fetch(url)).text()).toBe('ok');
+    expect(await storedEvents(audit)).toHaveLength(1);
+    expect(acceptedAtClose).toBe(1);
+  });
+
+  it('flushHttpAudit in a context nested inside the handler still does not wait for its own request', async () => {
+    const { audit, url } = await nodeApp({}, async (_req, res) => {
+      await audit.runWithContext({ tenantId: 'org_1' }, () => flushHttpAudit(audit));
+      res.end('flushed');
+    });
+    expect(await (await fetch(url)).text()).toBe('flushed');
+    expect(await storedEvents(audit)).toHaveLength(1);
+  });
+
   it('flushHttpAudit waits for requests still in flight', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => {

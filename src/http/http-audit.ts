@@ -4,8 +4,9 @@ import {
   type ActorLike,
   type ActorSource,
   type AuditContext,
-  type AuditContextInput,
+  createContext,
   resolveActor,
+  runInContext,
   tryGetContext,
 } from '../core/context.js';
 import { AuditkitError, toAuditkitError } from '../core/errors.js';
@@ -68,8 +69,12 @@ export interface HttpAudit<Req> {
 /** In-flight work per auditor, so `flushHttpAudit(audit)` can wait for all of it. */
 const registry = new WeakMap<Auditor, Set<HttpAudit<unknown>>>();
 const sinks = new WeakMap<Auditor, Set<AccessLogFile>>();
-/** The capture whose request a context belongs to, so a handler calling `flushHttpAudit` does not wait on itself. */
-const captureOfContext = new WeakMap<AuditContext, HttpRequestCapture>();
+/**
+ * The capture a request's context belongs to, so a handler calling `flushHttpAudit` does not wait on
+ * itself. A symbol key on the context (copied into nested contexts) instead of a WeakMap entry per request.
+ */
+const CAPTURE = Symbol('auditkit.httpCapture');
+type ContextWithCapture = AuditContext & { [CAPTURE]?: HttpRequestCapture };
 
 /**
  * Waits until every request seen by an HTTP adapter of this auditor has finished and its events
@@ -80,8 +85,7 @@ const captureOfContext = new WeakMap<AuditContext, HttpRequestCapture>();
  * server.close(); await flushHttpAudit(audit); await audit.close();
  */
 export async function flushHttpAudit(audit: Auditor): Promise<void> {
-  const context = tryGetContext();
-  const current = context ? captureOfContext.get(context) : undefined;
+  const current = (tryGetContext() as ContextWithCapture | undefined)?.[CAPTURE];
   for (const core of registry.get(audit) ?? []) await core.idle(current);
   await Promise.all([...(sinks.get(audit) ?? [])].map((s) => s.flush()));
   await audit.flush();
@@ -101,30 +105,29 @@ export function createHttpAudit<Req>(
   }
   const config = resolveHttpAuditOptions(options, env);
   const shared = buildShared(audit, config);
-  const inFlight = new Set<HttpRequestCapture>();
+  // A count rather than a Set: adding each request's capture to a Set costs an identity hash per request.
+  let inFlight = 0;
   let waiters: Array<{ wake: () => void; current: HttpRequestCapture | undefined }> = [];
   const isIdle = (current: HttpRequestCapture | undefined) =>
-    inFlight.size === 0 || (inFlight.size === 1 && current !== undefined && inFlight.has(current));
+    inFlight === 0 || (inFlight === 1 && current !== undefined && current.inFlightWith(tracker));
+  // One tracker per adapter instance, not a callback per request.
+  const tracker: CaptureTracker = {
+    settled() {
+      inFlight -= 1;
+      if (waiters.length === 0) return;
+      const still = waiters.filter((w) => !isIdle(w.current));
+      const ready = waiters.filter((w) => isIdle(w.current));
+      waiters = still;
+      for (const w of ready) w.wake();
+    },
+  };
   const core: HttpAudit<Req> = {
     options: config,
     audit,
     begin(req, res, binding) {
       if (!config.enabled) return undefined;
-      const capture: HttpRequestCapture = new HttpRequestCapture(
-        shared,
-        req,
-        res,
-        binding as FrameworkBinding<unknown>,
-        () => {
-          inFlight.delete(capture);
-          if (waiters.length === 0) return;
-          const still = waiters.filter((w) => !isIdle(w.current));
-          const ready = waiters.filter((w) => isIdle(w.current));
-          waiters = still;
-          for (const w of ready) w.wake();
-        },
-      );
-      if (!capture.settled) inFlight.add(capture);
+      const capture = new HttpRequestCapture(shared, tracker, req, res, binding as FrameworkBinding<unknown>);
+      if (!capture.settled) inFlight += 1;
       return capture;
     },
     idle(current) {
@@ -136,6 +139,11 @@ export function createHttpAudit<Req>(
   registry.set(audit, cores);
   cores.add(core as HttpAudit<unknown>);
   return core;
+}
+
+/** Told when a capture has handed over all its events. */
+interface CaptureTracker {
+  settled(): void;
 }
 
 /** Everything compiled once per adapter instance and shared by its requests. */
@@ -206,6 +214,10 @@ const LOGIN_IDENTIFIER_FIELDS = ['username', 'email', 'login', 'user', 'name'];
 /**
  * One request being captured. Adapters hand it to apps as `RequestAudit`; the other members are for
  * adapters only.
+ *
+ * The common request (no JWT, no login/logout route, no failure, no async `tenant`) is recorded without
+ * a single promise: on Node 20 every promise runs the AsyncLocalStorage hooks, and allocations are most
+ * of what an audited request costs, so the path from 'close' to the writer's queue is synchronous.
  */
 export class HttpRequestCapture implements RequestAudit {
   readonly requestId: string;
@@ -216,8 +228,8 @@ export class HttpRequestCapture implements RequestAudit {
   private readonly excludedAtStart: boolean;
   private readonly requestTap: BodyTap | undefined;
   private readonly responseTap: ResponseTap | undefined;
-  private readonly input: AuditContextInput;
-  private context: AuditContext | undefined;
+  /** The request's audit context, made once and re-entered as is (never copied) by run/resume/finish. */
+  private readonly context: ContextWithCapture;
   private explicitActor: ActorLike | null | undefined;
   private extras: Record<string, unknown> | undefined;
   private failureReason: string | undefined;
@@ -227,13 +239,18 @@ export class HttpRequestCapture implements RequestAudit {
   private doneCalled = false;
   private jwtVerdict: Promise<JwtVerdict | undefined> | undefined;
   private tenantPending: Promise<void> | undefined;
+  // What the response turned out to be, set when it is over.
+  private durationMs = 0;
+  private aborted = false;
+  private status: number | undefined;
+  private route: string | undefined;
 
   constructor(
     private readonly shared: Shared,
+    private readonly tracker: CaptureTracker,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly binding: FrameworkBinding<unknown>,
-    private readonly done: () => void,
   ) {
     const { config } = shared;
     const headers = req.headers;
@@ -249,17 +266,18 @@ export class HttpRequestCapture implements RequestAudit {
       shared.excluded(this.path) ||
       (shared.included !== undefined && !shared.included(this.path));
     const bodies = !this.excludedAtStart && !shared.skipBody(this.path);
-    if (config.logRequestBody && bodies) this.requestTap = tapRequest(req, shared.limit);
-    if ((config.logResponseBody && bodies) || !config.echoRequestId) {
-      this.responseTap = tapResponse(
-        res,
-        config.logResponseBody && bodies ? shared.limit : 0,
-        !config.echoRequestId || res.headersSent,
-      );
-    }
+    this.requestTap = config.logRequestBody && bodies ? tapRequest(req, shared.limit) : undefined;
+    this.responseTap =
+      (config.logResponseBody && bodies) || !config.echoRequestId
+        ? tapResponse(
+            res,
+            config.logResponseBody && bodies ? shared.limit : 0,
+            !config.echoRequestId || res.headersSent,
+          )
+        : undefined;
     const trace = parseTraceparent(headers.traceparent);
     const userAgent = headers['user-agent'];
-    this.input = {
+    this.context = createContext({
       actor: () => this.resolveDefaultActor(),
       requestId: this.requestId,
       traceId: trace?.traceId,
@@ -267,11 +285,12 @@ export class HttpRequestCapture implements RequestAudit {
       ip: shared.clientIp(req.socket?.remoteAddress, headers['x-forwarded-for']),
       userAgent: typeof userAgent === 'string' ? userAgent : undefined,
       request: { id: this.requestId, method: this.method, path: this.path },
-    };
-    res.on('close', () => void this.finish());
+    });
+    this.context[CAPTURE] = this;
+    // 'close' follows 'finish' on every response, and is the only event an aborted one gets.
+    res.on('close', () => this.finish());
     // A framework that starts us late (after the client left) would otherwise wait for a 'close' already gone.
-    if (res.destroyed || res.writableFinished || req.socket?.destroyed)
-      setImmediate(() => void this.finish());
+    if (res.destroyed || res.writableFinished || req.socket?.destroyed) setImmediate(() => this.finish());
     if (config.tenant) this.startTenant(config.tenant);
   }
 
@@ -288,9 +307,7 @@ export class HttpRequestCapture implements RequestAudit {
 
   tenant(value: string | null): void {
     // Events built here skip input validation (trusted-record.ts), so a JavaScript caller's number is made text.
-    const tenantId = value === null || typeof value === 'string' ? value : String(value);
-    this.input.tenantId = tenantId;
-    if (this.context) this.context.tenantId = tenantId;
+    this.context.tenantId = value === null || typeof value === 'string' ? value : String(value);
   }
 
   reason(reason: string): void {
@@ -312,24 +329,16 @@ export class HttpRequestCapture implements RequestAudit {
    * answered. Auditing problems are reported, not thrown, unless the auditor has `raiseOnError`.
    */
   run<T>(fn: () => T): T | Promise<T> {
-    const enter = () =>
-      this.shared.audit.runWithContext(this.input, () => {
-        this.adopt(tryGetContext());
-        return fn();
-      });
-    return this.tenantPending ? this.tenantPending.then(enter) : enter();
+    if (this.tenantPending) return this.tenantPending.then(() => runInContext(this.context, fn));
+    return runInContext(this.context, fn);
   }
 
   /**
    * Runs `fn` back inside the request's context, for frameworks that lose it between hooks (Fastify
-   * after body parsing). The context is re-entered as a copy, which becomes the live one.
+   * after body parsing). The same context object is re-entered, so what the app changed in it stays.
    */
   resume<T>(fn: () => T): T {
-    if (this.context !== undefined && tryGetContext() === this.context) return fn();
-    return this.shared.audit.runWithContext(this.context ?? this.input, () => {
-      this.adopt(tryGetContext());
-      return fn();
-    });
+    return runInContext(this.context, fn);
   }
 
   /** True once the request's events are handed over (or it will never have any). */
@@ -337,12 +346,12 @@ export class HttpRequestCapture implements RequestAudit {
     return this.doneCalled;
   }
 
-  // ---- internals ----
-
-  private adopt(context: AuditContext | undefined): void {
-    this.context = context;
-    if (context) captureOfContext.set(context, this);
+  /** True while this request, begun by the adapter of `tracker`, has not handed over its events. */
+  inFlightWith(tracker: CaptureTracker): boolean {
+    return this.tracker === tracker && !this.doneCalled;
   }
+
+  // ---- internals ----
 
   private startTenant(tenant: (req: unknown) => unknown): void {
     const raise = this.shared.audit.options.raiseOnError;
@@ -402,7 +411,7 @@ export class HttpRequestCapture implements RequestAudit {
     if (this.shared.verifyJwt) {
       const verdict = await this.verdict();
       if (verdict?.ok) {
-        if (verdict.tenantId !== undefined && this.context && this.context.tenantId === undefined) {
+        if (verdict.tenantId !== undefined && this.context.tenantId === undefined) {
           this.context.tenantId = verdict.tenantId;
         }
         return verdict.actor;
@@ -411,58 +420,93 @@ export class HttpRequestCapture implements RequestAudit {
     return actorFromUser(this.binding.user());
   }
 
-  private async finish(): Promise<void> {
+  /** Records the request's events once its response is over; never throws, never rejects. */
+  private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    let pending: Promise<void> | undefined;
     try {
       // 'close' may fire outside the request's async context (Hono writes after the middleware returned).
-      await (this.context !== undefined && tryGetContext() === this.context
-        ? this.recordEvents()
-        : this.shared.audit.runWithContext(this.context ?? this.input, () => this.recordEvents()));
+      pending = runInContext(this.context, HttpRequestCapture.recordEventsOf, this);
     } catch (error) {
       this.shared.audit.reportError(error, 'http_capture_failed');
-    } finally {
-      this.doneCalled = true;
-      this.done();
+    }
+    if (pending === undefined) this.settle();
+    else {
+      pending.then(
+        () => this.settle(),
+        (error: unknown) => {
+          this.shared.audit.reportError(error, 'http_capture_failed');
+          this.settle();
+        },
+      );
     }
   }
 
-  private async recordEvents(): Promise<void> {
-    const { shared, res } = this;
-    const { config, audit } = shared;
-    const durationMs = Math.round((performance.now() - this.started) * 1000) / 1000;
-    const aborted = !res.writableFinished;
-    const status = res.headersSent || !aborted ? res.statusCode : undefined;
-    let route: string | undefined;
+  private static recordEventsOf(capture: HttpRequestCapture): Promise<void> | undefined {
+    return capture.recordEvents();
+  }
+
+  private settle(): void {
+    this.doneCalled = true;
+    this.tracker.settled();
+  }
+
+  /** Notes how the response ended, then records; a promise only when something had to be awaited. */
+  private recordEvents(): Promise<void> | undefined {
+    const { res, shared } = this;
+    this.durationMs = Math.round((performance.now() - this.started) * 1000) / 1000;
+    this.aborted = !res.writableFinished;
+    this.status = res.headersSent || !this.aborted ? res.statusCode : undefined;
     try {
-      route = this.binding.route();
+      this.route = this.binding.route();
     } catch {
-      route = undefined;
+      this.route = undefined;
     }
-    if (this.context?.request) this.context.request = { ...this.context.request, route };
+    // Our own object (made in the constructor): events recorded later in this context see the route too.
+    if (this.context.request) this.context.request.route = this.route;
 
     // Late tenant: the callable may only know it once authentication has run.
-    if (config.tenant && this.context && this.context.tenantId === undefined) {
-      try {
-        const value = await config.tenant(this.binding.req);
-        if (typeof value === 'string') this.context.tenantId = value;
-      } catch (error) {
-        audit.reportError(toAuditkitError(error, 'tenant_resolution_failed', 'The tenant callable failed'));
-      }
+    const { tenant } = shared.config;
+    if (tenant && this.context.tenantId === undefined) {
+      const late = this.lateTenant(tenant);
+      if (late) return late.then(() => this.recordAll());
     }
+    return this.recordAll();
+  }
+
+  private lateTenant(tenant: (req: unknown) => unknown): Promise<void> | undefined {
+    const failed = (error: unknown) =>
+      this.shared.audit.reportError(
+        toAuditkitError(error, 'tenant_resolution_failed', 'The tenant callable failed'),
+      );
+    const apply = (value: unknown) => {
+      if (typeof value === 'string') this.context.tenantId = value;
+    };
+    let value: unknown;
+    try {
+      value = tenant(this.binding.req);
+    } catch (error) {
+      failed(error);
+      return undefined;
+    }
+    if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') {
+      return Promise.resolve(value).then(apply, failed);
+    }
+    apply(value);
+    return undefined;
+  }
+
+  private recordAll(): Promise<void> | undefined {
+    const { shared, path, route, status, aborted } = this;
     // Start verifying the token even when another source names the actor, so a bad token is still audited.
     if (shared.verifyJwt) void this.verdict();
-
-    const path = this.path;
     const isLogin = shared.login(path, route);
     const isLogout = !isLogin && shared.logout(path, route);
-    const target = { type: 'route', id: `${this.method} ${route ?? path}` };
-    const summary: RequestInfo = { id: this.requestId, method: this.method, path, route, status };
     // A thrown error the framework answered with a 4xx (invalid JSON, validation) is the client's, not ours.
     const clientError = status !== undefined && status >= 400 && status < 500;
     const failed =
       (this.thrown !== undefined && !clientError && !aborted) || (status !== undefined && status >= 500);
-
     const excluded =
       this.excludedAtStart ||
       (shared.routeRules &&
@@ -474,44 +518,24 @@ export class HttpRequestCapture implements RequestAudit {
       (failed || aborted || isLogin || isLogout || (status !== undefined && status >= 400)
         ? true
         : shared.sample(this.method, status ?? 0, this.requestId));
-
-    let requestBody: unknown;
-    if (keep || isLogin) requestBody = this.describeRequestBody(path, route);
-    // Several events share one resolved actor; a lone access event lets the auditor resolve it.
-    const actor = isLogin || isLogout || failed ? await this.resolveActorForEvents() : undefined;
-
-    const records: Array<Promise<unknown>> = [];
-    if (keep) {
-      const outcome = aborted ? 'failure' : outcomeOf(status, this.thrown);
-      const metadata = this.accessMetadata(aborted);
-      const request: RequestInfo = {
-        ...summary,
-        durationMs,
-        query: this.queryString ? this.parseQuery() : undefined,
-        headers: shared.headerMasker.maskValue(this.req.headers) as Record<string, unknown>,
-        responseHeaders: this.responseHeaders(),
-        body: config.logRequestBody ? requestBody : undefined,
-        responseBody: config.logResponseBody ? this.describeResponseBody(path, route) : undefined,
-      };
-      records.push(
-        this.record(
-          {
-            category: 'access',
-            action: 'http.request',
-            outcome,
-            actor,
-            target,
-            request,
-            reason: aborted ? 'client_aborted' : outcome === 'success' ? undefined : this.failureReason,
-            metadata,
-          },
-          true,
-        ),
-      );
+    if (isLogin || isLogout || failed || shared.verifyJwt) {
+      return this.recordSeveral(keep, isLogin, isLogout, failed);
     }
+    // The common case: one access event, whose actor the auditor resolves from the context.
+    if (!keep) return undefined;
+    return this.record(this.accessInput(undefined, this.describeRequestBody()), true);
+  }
 
+  /** Login/logout routes, failures and JWTs: several events sharing one resolved actor, awaited in turn. */
+  private async recordSeveral(keep: boolean, isLogin: boolean, isLogout: boolean, failed: boolean) {
+    const { shared, status, aborted } = this;
+    let requestBody: unknown;
+    if (keep || isLogin) requestBody = this.describeRequestBody();
+    const actor = isLogin || isLogout || failed ? await this.resolveActorForEvents() : undefined;
+    const records: Array<Promise<void> | undefined> = [];
+    if (keep) records.push(this.record(this.accessInput(actor, requestBody), true));
     if (isLogin || isLogout) {
-      records.push(this.record(this.authInput(isLogin, status, aborted, actor, requestBody, summary)));
+      records.push(this.record(this.authInput(isLogin, status, aborted, actor, requestBody)));
     }
     if (shared.verifyJwt && this.jwtVerdict) {
       const verdict = await this.jwtVerdict;
@@ -522,27 +546,71 @@ export class HttpRequestCapture implements RequestAudit {
             action: 'token.rejected',
             outcome: 'failure',
             actor,
-            target,
-            request: summary,
+            target: this.target(),
+            request: this.summary(),
             reason: verdict.reason,
             message: verdict.message,
           }),
         );
       }
     }
-    if (failed) records.push(this.recordError(actor, target, summary));
-    if (records.length === 1) await records[0];
-    else await Promise.all(records);
+    if (failed) records.push(this.recordError(actor));
+    await Promise.all(records);
+  }
+
+  /** The route acted on: a fresh object per event (events never share a nested object). */
+  private target(): { type: string; id: string } {
+    return { type: 'route', id: `${this.method} ${this.route ?? this.path}` };
+  }
+
+  /** The request summary auth and error events carry. */
+  private summary(): RequestInfo {
+    return {
+      id: this.requestId,
+      method: this.method,
+      path: this.path,
+      route: this.route,
+      status: this.status,
+    };
+  }
+
+  private accessInput(actor: Actor | undefined, requestBody: unknown): AuditEventInput {
+    const { shared, aborted } = this;
+    const { config } = shared;
+    const outcome = aborted ? 'failure' : outcomeOf(this.status, this.thrown);
+    // One literal, no spread: the redactor copies it (and drops what is undefined) anyway.
+    const request: RequestInfo = {
+      id: this.requestId,
+      method: this.method,
+      path: this.path,
+      route: this.route,
+      status: this.status,
+      durationMs: this.durationMs,
+      query: this.queryString ? this.parseQuery() : undefined,
+      headers: shared.headerMasker.maskValue(this.req.headers) as Record<string, unknown>,
+      responseHeaders: this.responseHeaders(),
+      body: config.logRequestBody ? requestBody : undefined,
+      responseBody: config.logResponseBody ? this.describeResponseBody() : undefined,
+    };
+    return {
+      category: 'access',
+      action: 'http.request',
+      outcome,
+      actor,
+      target: this.target(),
+      request,
+      reason: aborted ? 'client_aborted' : outcome === 'success' ? undefined : this.failureReason,
+      metadata: this.accessMetadata(aborted),
+    };
   }
 
   private async resolveActorForEvents(): Promise<Actor> {
-    const source: ActorSource = this.context ? this.context.actor : this.input.actor;
-    // Start verifying the token even when another source names the actor, so a bad token is still audited.
+    const { context } = this;
     try {
       // Passed explicitly to every event of the request; the auditor adds ip and user agent from the context.
-      const actor: Actor = (await resolveActor(source)) ?? { type: 'anonymous' };
-      if (this.input.ip !== undefined) actor.ip ??= this.input.ip;
-      if (this.input.userAgent !== undefined) actor.userAgent ??= this.input.userAgent;
+      const actor: Actor = (await resolveActor(context.actor as ActorSource)) ?? { type: 'anonymous' };
+      if (context.ip !== undefined) actor.ip ??= context.ip;
+      if (context.userAgent !== undefined) actor.userAgent ??= context.userAgent;
       return actor;
     } catch (error) {
       this.shared.audit.reportError(error, 'actor_resolution_failed');
@@ -550,8 +618,9 @@ export class HttpRequestCapture implements RequestAudit {
     }
   }
 
-  private describeRequestBody(path: string, route: string | undefined): unknown {
-    if (!this.requestTap || (route !== undefined && this.shared.skipBody(path, route))) return undefined;
+  private describeRequestBody(): unknown {
+    const { route } = this;
+    if (!this.requestTap || (route !== undefined && this.shared.skipBody(this.path, route))) return undefined;
     const h = this.req.headers;
     return describeBody({
       tap: this.requestTap,
@@ -561,20 +630,21 @@ export class HttpRequestCapture implements RequestAudit {
     });
   }
 
-  private describeResponseBody(path: string, route: string | undefined): unknown {
-    const tap = this.responseTap;
-    if (!tap || (route !== undefined && this.shared.skipBody(path, route))) return undefined;
-    const header = (name: string) => {
-      const value = this.res.getHeader(name) ?? tap.writeHeadHeaders?.[name];
-      return value === undefined ? undefined : String(value);
-    };
+  private describeResponseBody(): unknown {
+    const { responseTap: tap, route } = this;
+    if (!tap || (route !== undefined && this.shared.skipBody(this.path, route))) return undefined;
     return describeBody({
       tap,
-      contentType: header('content-type'),
-      contentEncoding: header('content-encoding'),
-      streamed: tap.writes > 1 && header('content-length') === undefined,
+      contentType: this.responseHeader('content-type'),
+      contentEncoding: this.responseHeader('content-encoding'),
+      streamed: tap.writes > 1 && this.responseHeader('content-length') === undefined,
       masker: this.shared.masker,
     });
+  }
+
+  private responseHeader(name: string): string | undefined {
+    const value = this.res.getHeader(name) ?? this.responseTap?.writeHeadHeaders?.[name];
+    return value === undefined ? undefined : String(value);
   }
 
   private parseQuery(): Record<string, unknown> {
@@ -590,8 +660,9 @@ export class HttpRequestCapture implements RequestAudit {
     return this.shared.headerMasker.maskValue(headers) as Record<string, unknown>;
   }
 
+  /** The app's extras and the `extra` callable's, merged; the auditor copies them into the event. */
   private accessMetadata(aborted: boolean): Record<string, unknown> | undefined {
-    let metadata = this.extras ? { ...this.extras } : undefined;
+    let metadata = this.extras;
     const { extra } = this.shared.config;
     if (extra) {
       try {
@@ -611,7 +682,6 @@ export class HttpRequestCapture implements RequestAudit {
     aborted: boolean,
     actor: Actor | undefined,
     body: unknown,
-    request: RequestInfo,
   ): AuditEventInput {
     let outcome: Outcome;
     let reason = this.failureReason;
@@ -639,16 +709,13 @@ export class HttpRequestCapture implements RequestAudit {
       outcome,
       actor: who,
       target: who?.id ? { type: 'user', id: who.id, label: who.label } : undefined,
-      request,
+      request: this.summary(),
       reason,
     };
   }
 
-  private async recordError(
-    actor: Actor | undefined,
-    target: { type: string; id: string },
-    request: RequestInfo,
-  ): Promise<void> {
+  private async recordError(actor: Actor | undefined): Promise<void> {
+    const request = this.summary();
     const error = this.thrown;
     const details = error === undefined ? undefined : errorDetails(error);
     const message = details?.message ?? `HTTP ${request.status ?? 500}`;
@@ -659,7 +726,7 @@ export class HttpRequestCapture implements RequestAudit {
       action: 'http.error',
       outcome: 'error',
       actor,
-      target,
+      target: this.target(),
       request,
       message,
       reason: this.failureReason ?? details?.name ?? 'server_error',
@@ -683,7 +750,7 @@ export class HttpRequestCapture implements RequestAudit {
       occurredAt: masked.occurredAt,
       action: masked.action,
       message: masked.message,
-      tenantId: this.context?.tenantId ?? null,
+      tenantId: this.context.tenantId ?? null,
       requestId: this.requestId,
       request: masked.request,
       actor: masked.actor,
@@ -705,26 +772,36 @@ export class HttpRequestCapture implements RequestAudit {
     return { subject, text, event };
   }
 
-  /** Hands one event to the auditor; the access event also goes to the access-log file. Never rejects. */
-  private record(input: AuditEventInput, accessLog = false): Promise<void> {
-    const { audit, accessLog: sink } = this.shared;
-    const failed = (error: unknown) => audit.reportError(error);
-    let recorded: Promise<AuditEvent>;
+  /**
+   * Hands one event to the auditor; the access event also goes to the access-log file. Never throws or
+   * rejects; returns a promise only when the auditor did not take the event at once (sync mode).
+   */
+  private record(input: AuditEventInput, accessLog = false): Promise<void> | undefined {
+    let recorded: AuditEvent | Promise<AuditEvent>;
     try {
       recorded = this.shared.record(input as ParsedAuditEventInput);
     } catch (error) {
-      failed(error);
-      return Promise.resolve();
+      this.shared.audit.reportError(error);
+      return undefined;
     }
-    return recorded.then((event) => {
-      if (accessLog && sink) {
-        try {
-          sink.write(event);
-        } catch (error) {
-          failed(error);
-        }
-      }
-    }, failed);
+    if (typeof (recorded as Partial<PromiseLike<AuditEvent>>).then === 'function') {
+      return Promise.resolve(recorded).then(
+        (event) => this.recorded(event, accessLog),
+        (error: unknown) => this.shared.audit.reportError(error),
+      );
+    }
+    this.recorded(recorded as AuditEvent, accessLog);
+    return undefined;
+  }
+
+  private recorded(event: AuditEvent, accessLog: boolean): void {
+    const sink = this.shared.accessLog;
+    if (!accessLog || !sink) return;
+    try {
+      sink.write(event);
+    } catch (error) {
+      this.shared.audit.reportError(error);
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import type { AuditEvent } from '../core/event.js';
 import { newEventId } from '../core/ids.js';
 import { pgliteStore } from '../store/pglite/index.js';
 import type { AuditStore } from '../store/store.js';
-import { createAsyncWriter } from './async-writer.js';
+import { createAsyncWriter, WRITE_ACCEPTED } from './async-writer.js';
 import { createFileSpool } from './spool/file-spool.js';
 import { createSyncWriter } from './sync-writer.js';
 
@@ -61,6 +61,26 @@ describe('createAsyncWriter', () => {
     expect(store.appendCalls).toBe(3);
     expect(writer.stats()).toMatchObject({ accepted: 25, written: 25, queued: 0, lost: 0 });
     await writer.close();
+  });
+
+  it('returns the one shared WRITE_ACCEPTED promise for every event it takes at once, queued or spooled', async () => {
+    const store = faultyStore(inner);
+    store.down();
+    const writer = createAsyncWriter({
+      store,
+      batchSize: 100,
+      maxQueueSize: 2,
+      flushIntervalMs: 60_000,
+      retry: fast,
+      spool: createFileSpool({ dir }),
+      onError: () => {},
+    });
+    const results = [1, 2, 3].map((i) => writer.write(event(i)));
+    expect(results.every((r) => r === WRITE_ACCEPTED)).toBe(true);
+    expect(writer.stats()).toMatchObject({ accepted: 3, queued: 2, spooled: 1 });
+    store.up();
+    await writer.close();
+    expect((await storedIds(inner)).length).toBe(3);
   });
 
   it('writes a partial batch after flushIntervalMs without any flush() call', async () => {

@@ -201,12 +201,12 @@ export function createAsyncWriter({
           outstanding.push(entry);
           toSpool([event]);
           settle(entry);
-          return ACCEPTED;
+          return WRITE_ACCEPTED;
         }
         queue.push({ event, seq });
         if (queue.length >= batchSize) pump();
         else scheduleFlush();
-        return ACCEPTED;
+        return WRITE_ACCEPTED;
       } catch (error) {
         return Promise.reject(error);
       }
@@ -249,7 +249,12 @@ export function createAsyncWriter({
   };
 }
 
-const ACCEPTED: Promise<void> = Promise.resolve();
+/**
+ * What `write()` returns when it took the event synchronously (queued, or spooled on overflow): one
+ * settled promise shared by every event, so the auditor can tell, by identity, that nothing is left to
+ * wait for and hand the stored event back without making a promise of its own.
+ */
+export const WRITE_ACCEPTED: Promise<void> = Promise.resolve();
 
 /** The journal lives beside the spool. */
 export const journalDirFor = (spoolDir: string) => join(spoolDir, 'journal');

@@ -1,11 +1,13 @@
 import { Readable } from 'node:stream';
 import Fastify from 'fastify';
-import { describe } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { REDACTED } from '../../core/redact.js';
 import {
   type AdapterUnderTest,
   contractRoutes,
   runHttpAdapterContract,
 } from '../testing/adapter-contract.js';
+import { closeTestAuditors, closeTestDatabase, storedEvents, testAuditor } from '../testing/harness.js';
 import { auditPlugin } from './index.js';
 
 /** The contract app in plain Fastify 5 idiom. */
@@ -86,4 +88,31 @@ const fastifyAdapter: AdapterUnderTest = {
 
 describe('auditkit/fastify', () => {
   runHttpAdapterContract(fastifyAdapter);
+});
+
+describe('auditkit/fastify under app.inject()', () => {
+  afterEach(closeTestAuditors);
+  afterAll(closeTestDatabase);
+
+  it('stores the response body once, although light-my-request ends a response by writing it again', async () => {
+    const audit = await testAuditor();
+    const app = Fastify({ logger: false });
+    await app.register(auditPlugin, { audit, logResponseBody: true });
+    app.post('/orders', async (request, reply) =>
+      reply.code(201).send({ created: true, received: request.body }),
+    );
+    const response = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: { item: 'book', password: 'hunter2' },
+    });
+    expect(response.statusCode).toBe(201);
+    const [event] = await storedEvents(audit);
+    expect(event?.request?.body).toEqual({ item: 'book', password: REDACTED });
+    expect(event?.request?.responseBody).toEqual({
+      created: true,
+      received: { item: 'book', password: REDACTED },
+    });
+    await app.close();
+  });
 });
