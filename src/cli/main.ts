@@ -8,6 +8,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerQuery } from './commands/query.js';
 import { registerSeal } from './commands/seal.js';
+import { registerTriggers } from './commands/triggers.js';
 import { registerUi } from './commands/ui.js';
 import { registerVerify } from './commands/verify.js';
 import type { CliIo } from './io.js';
@@ -24,6 +25,7 @@ const COMMANDS: Array<(program: Command, io: CliIo) => void> = [
   registerExport,
   registerUi,
   registerErrors,
+  registerTriggers,
 ];
 
 /** Builds the `auditkit` program; exported so tests and embedding apps can run it in-process. */
