@@ -459,6 +459,41 @@ export function runStoreContract({ name, makeStore }: StoreContractOptions): voi
         expect(await keys({ tenantId: 'org_none' })).toEqual([]);
       });
 
+      it('tenantId: a list matches any of its organisations, and an empty list matches nothing', async () => {
+        expect(await keys({ tenantId: ['org_a', 'org_b'] })).toEqual([
+          'e12',
+          'e11',
+          'e06',
+          'e05',
+          'e04',
+          'e03',
+          'e02',
+          'e01',
+        ]);
+        expect(await keys({ tenantId: ['org_b'] })).toEqual(['e11', 'e05', 'e03']);
+        expect(await keys({ tenantId: ['org_b', 'org_none'] })).toEqual(['e11', 'e05', 'e03']);
+        expect(await keys({ tenantId: [] })).toEqual([]);
+        // Events without an organisation are never in a list.
+        expect(await keys({ tenantId: ['org_none'] })).toEqual([]);
+      });
+
+      it('tenantId: a list combines with other filters and pages like any filter', async () => {
+        expect(await keys({ tenantId: ['org_a', 'org_b'], actorId: 'u1' })).toEqual(['e04', 'e03', 'e01']);
+        expect(await keys({ tenantId: ['org_b', 'org_a'], category: 'auth', outcome: 'success' })).toEqual([
+          'e03',
+          'e01',
+        ]);
+        const seen: unknown[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.query({ tenantId: ['org_a', 'org_b'], limit: 3, cursor });
+          expect(page.events.length).toBeLessThanOrEqual(3);
+          seen.push(...page.events.map((e) => e.metadata?.key));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        expect(seen).toEqual(['e12', 'e11', 'e06', 'e05', 'e04', 'e03', 'e02', 'e01']);
+      });
+
       it('actorId and actorType', async () => {
         expect(await keys({ actorId: 'u1' })).toEqual(['e04', 'e03', 'e01']);
         expect(await keys({ actorType: 'service' })).toEqual(['e06']);
@@ -500,11 +535,34 @@ export function runStoreContract({ name, makeStore }: StoreContractOptions): voi
         expect(await keys({ text: '(support)' })).toEqual(['e11']);
       });
 
+      it('text: a term found only in an actor label, or only in a target id', async () => {
+        // `Carol (support)` and `Bob` are labels; their ids are u3 and u2.
+        expect(await keys({ text: 'carol' })).toEqual(['e11']);
+        expect(await keys({ text: 'BOB' })).toEqual(['e12', 'e02']);
+        // INV-1 is the target id of e04, whose label is `Invoice 1`.
+        expect(await keys({ text: 'inv-1' })).toEqual(['e04']);
+        expect(await keys({ text: 'NV-' })).toEqual(['e04']);
+      });
+
+      it('text: a term matches inside one field, never across two', async () => {
+        // e02 has action `user.login` and reason `bad_password`; e11 actor label `Carol (support)`, id u3.
+        expect(await keys({ text: 'login bad_pass' })).toEqual([]);
+        expect(await keys({ text: 'user.login bad' })).toEqual([]);
+        expect(await keys({ text: 'support) u3' })).toEqual([]);
+        expect(await keys({ text: 'login' })).toEqual(['e02', 'e01']);
+      });
+
       it('text: % and _ are literal characters, not wildcards', async () => {
         expect(await keys({ text: '100%' })).toEqual(['e07']);
         expect(await keys({ text: 'a_b' })).toEqual(['e09']);
         expect(await keys({ text: '%' })).toEqual(['e07']);
         expect(await keys({ text: '\\' })).toEqual([]);
+        // The same with a longer term around them (a term an index can look up).
+        expect(await keys({ text: '100% done' })).toEqual(['e07']);
+        expect(await keys({ text: 'step a_b fail' })).toEqual(['e09']);
+        expect(await keys({ text: 'STEP A_' })).toEqual(['e09']);
+        expect(await keys({ text: '0%' })).toEqual(['e07']);
+        expect(await keys({ text: 'done_' })).toEqual([]);
       });
 
       it('combines filters with AND', async () => {

@@ -52,9 +52,11 @@ async function openPGlite(dataDir: string | undefined): Promise<PGliteLike> {
       { cause: error },
     );
   }
+  const extensions = await loadTrigramExtension();
   try {
     if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
-    return await module.PGlite.create(dataDir);
+    // The options form: `create(undefined, options)` would drop the options of an in-memory database.
+    return await module.PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), extensions });
   } catch (error) {
     const where = dataDir === undefined ? 'in memory' : `in ${dataDir}`;
     const reason = error instanceof Error ? error.message : String(error);
@@ -64,6 +66,20 @@ async function openPGlite(dataDir: string | undefined): Promise<PGliteLike> {
         'Check that the directory is writable and not used by another process.',
       { cause: error },
     );
+  }
+}
+
+/**
+ * pg_trgm, for the free-text index of migration 5. It is loaded with every database the store opens
+ * (a database whose index exists cannot be written without it); a PGlite without the contrib bundle
+ * opens without it, and free text stays a scan.
+ */
+async function loadTrigramExtension(): Promise<import('@electric-sql/pglite').Extensions> {
+  try {
+    const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+    return { pg_trgm };
+  } catch {
+    return {};
   }
 }
 

@@ -1,6 +1,7 @@
 import { AuditkitError } from '../../core/errors.js';
 import { isConnectionError, toStoreError } from './sql-errors.js';
 import { inTransaction, quoteIdent, type SqlDialect, type SqlExecutor } from './sql-executor.js';
+import { TEXT_SEARCH_MIGRATION } from './text-search.js';
 
 /** What a migration gets to write its SQL: the dialect and the (quoted) schema it works in. */
 export interface MigrationContext extends SqlDialect {
@@ -115,6 +116,8 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS audit_seals_event ON ${qualify('audit_seals')} (event_id)`,
     ],
   },
+  // Free text: a pg_trgm GIN index when the extension can be had, nothing otherwise (see text-search.ts).
+  TEXT_SEARCH_MIGRATION,
 ];
 
 /** Checks a list of migrations (unique, positive, integer versions) and returns it sorted by version. */

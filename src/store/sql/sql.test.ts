@@ -67,7 +67,7 @@ describe('shared SQL helpers', () => {
 
   it('keeps migrations ordered and refuses duplicate versions', () => {
     const extra = { version: 50, name: 'next', up: () => ['SELECT 1'] };
-    expect(defineMigrations([extra], MIGRATIONS).map((m) => m.version)).toEqual([1, 2, 3, 4, 50]);
+    expect(defineMigrations([extra], MIGRATIONS).map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 50]);
     expect(() => defineMigrations(MIGRATIONS, [{ ...extra, version: 1 }])).toThrowError(
       expect.objectContaining({ code: 'invalid_config' }),
     );
