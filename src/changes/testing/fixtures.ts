@@ -1,13 +1,14 @@
 import { PGlite } from '@electric-sql/pglite';
 import { and, eq } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
-import { integer, pgTable, primaryKey, serial, text } from 'drizzle-orm/pg-core';
+import { integer, jsonb, pgTable, primaryKey, serial, text } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { type DataSource, type EntityManager, EntitySchema } from 'typeorm';
 import { uniqueSchemaName } from '../../../test/helpers/postgres-server.js';
 import { type Auditor, createAuditor } from '../../core/auditor.js';
+import type { AuditorOptions } from '../../core/config.js';
 import type { AuditkitError } from '../../core/errors.js';
 import type { AuditEvent } from '../../core/event.js';
 import { pgliteStore } from '../../store/pglite/index.js';
@@ -18,7 +19,10 @@ import { auditDialect } from '../kysely/index.js';
 import { installAuditSubscriber } from '../typeorm/index.js';
 import { pglitePool } from './pglite-pool.js';
 
-/** The tables every capture test uses: serial, composite and secret-bearing keys, a join table, a wide table. */
+/**
+ * The tables every capture test uses: serial, composite and secret-bearing keys, a join table, a wide
+ * table, a JSON column.
+ */
 export const WIDE_COLUMNS = Array.from({ length: 100 }, (_, i) => `c${i + 1}`);
 export const TABLES_SQL = `
   CREATE TABLE orders (id serial PRIMARY KEY, customer text NOT NULL, status text NOT NULL,
@@ -30,7 +34,8 @@ export const TABLES_SQL = `
   CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, password_hash text NOT NULL);
   CREATE TABLE sessions (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE);
   CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL, deleted_at timestamptz);
-  CREATE TABLE wide (id serial PRIMARY KEY, body text, ${WIDE_COLUMNS.map((c) => `${c} text`).join(', ')});`;
+  CREATE TABLE wide (id serial PRIMARY KEY, body text, ${WIDE_COLUMNS.map((c) => `${c} text`).join(', ')});
+  CREATE TABLE profiles (id serial PRIMARY KEY, settings jsonb NOT NULL);`;
 
 /** Capture settings the tests share: the IBAN masked, the note never recorded, order_tags as a relation. */
 export const CAPTURE_OPTIONS: ChangeCaptureOptions = {
@@ -61,9 +66,12 @@ export interface OrmClient {
   insertOrder(order: OrderInput): Promise<number>;
   setStatus(id: number, status: string): Promise<void>;
   setStatusWhereCustomer(customer: string, status: string): Promise<void>;
+  /** Sets some columns of one order (only those given). */
+  updateOrder(id: number, set: Partial<OrderInput>): Promise<void>;
   deleteOrder(id: number): Promise<void>;
   insertLine(line: { order_id: number; line_no: number; sku: string; qty: number }): Promise<void>;
   setLineQty(orderId: number, lineNo: number, qty: number): Promise<void>;
+  deleteLine(orderId: number, lineNo: number): Promise<void>;
   /** Links a tag (rows 1..3 of tags exist) to an order through order_tags, or unlinks it. */
   addTag(orderId: number, tagId: number): Promise<void>;
   removeTag(orderId: number, tagId: number): Promise<void>;
@@ -73,6 +81,8 @@ export interface OrmClient {
   upsertLine(line: { order_id: number; line_no: number; sku: string; qty: number }): Promise<void>;
   insertWide(values: Record<string, string>): Promise<number>;
   setWide(id: number, column: string, value: string): Promise<void>;
+  insertProfile(settings: Record<string, unknown>): Promise<number>;
+  setProfile(id: number, settings: Record<string, unknown>): Promise<void>;
   transaction(fn: (orm: OrmClient) => Promise<void>): Promise<void>;
 }
 
@@ -92,6 +102,9 @@ export function kyselyClient(db: AnyKysely): OrmClient {
     async setStatusWhereCustomer(customer, status) {
       await db.updateTable('orders').set({ status }).where('customer', '=', customer).execute();
     },
+    async updateOrder(id, set) {
+      await db.updateTable('orders').set(set).where('id', '=', id).execute();
+    },
     async deleteOrder(id) {
       await db.deleteFrom('orders').where('id', '=', id).execute();
     },
@@ -102,6 +115,13 @@ export function kyselyClient(db: AnyKysely): OrmClient {
       await db
         .updateTable('order_lines')
         .set({ qty })
+        .where('order_id', '=', orderId)
+        .where('line_no', '=', lineNo)
+        .execute();
+    },
+    async deleteLine(orderId, lineNo) {
+      await db
+        .deleteFrom('order_lines')
         .where('order_id', '=', orderId)
         .where('line_no', '=', lineNo)
         .execute();
@@ -141,6 +161,21 @@ export function kyselyClient(db: AnyKysely): OrmClient {
         .where('id', '=', id)
         .execute();
     },
+    async insertProfile(settings) {
+      const row = await db
+        .insertInto('profiles')
+        .values({ settings: JSON.stringify(settings) })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return Number(row.id);
+    },
+    async setProfile(id, settings) {
+      await db
+        .updateTable('profiles')
+        .set({ settings: JSON.stringify(settings) })
+        .where('id', '=', id)
+        .execute();
+    },
     transaction: (fn) => db.transaction().execute((trx) => fn(kyselyClient(trx))),
   };
 }
@@ -174,6 +209,10 @@ export const drizzleUsers = pgTable('users', {
   email: text('email').notNull(),
   password_hash: text('password_hash').notNull(),
 });
+export const drizzleProfiles = pgTable('profiles', {
+  id: serial('id').primaryKey(),
+  settings: jsonb('settings').notNull(),
+});
 export const drizzleWide = pgTable('wide', {
   id: serial('id').primaryKey(),
   body: text('body'),
@@ -203,6 +242,9 @@ export function drizzleClient(db: DrizzleDb): OrmClient {
     async setStatusWhereCustomer(customer, status) {
       await db.update(drizzleOrders).set({ status }).where(eq(drizzleOrders.customer, customer));
     },
+    async updateOrder(id, set) {
+      await db.update(drizzleOrders).set(set).where(eq(drizzleOrders.id, id));
+    },
     async deleteOrder(id) {
       await db.delete(drizzleOrders).where(eq(drizzleOrders.id, id));
     },
@@ -213,6 +255,11 @@ export function drizzleClient(db: DrizzleDb): OrmClient {
       await db
         .update(drizzleLines)
         .set({ qty })
+        .where(and(eq(drizzleLines.order_id, orderId), eq(drizzleLines.line_no, lineNo)));
+    },
+    async deleteLine(orderId, lineNo) {
+      await db
+        .delete(drizzleLines)
         .where(and(eq(drizzleLines.order_id, orderId), eq(drizzleLines.line_no, lineNo)));
     },
     async addTag(orderId, tagId) {
@@ -251,6 +298,16 @@ export function drizzleClient(db: DrizzleDb): OrmClient {
         .update(drizzleWide)
         .set({ [column]: value })
         .where(eq(drizzleWide.id, id));
+    },
+    async insertProfile(settings) {
+      const rows = await db
+        .insert(drizzleProfiles)
+        .values({ settings })
+        .returning({ id: drizzleProfiles.id });
+      return rows[0].id as number;
+    },
+    async setProfile(id, settings) {
+      await db.update(drizzleProfiles).set({ settings }).where(eq(drizzleProfiles.id, id));
     },
     transaction: (fn) => db.transaction((tx) => fn(drizzleClient(tx))),
   };
@@ -331,6 +388,14 @@ export const typeormWide = new EntitySchema<Record<string, unknown>>({
     ...Object.fromEntries(WIDE_COLUMNS.map((c) => [c, { type: 'text' as const, nullable: true }])),
   },
 });
+export const typeormProfiles = new EntitySchema<{ id: number; settings: Record<string, unknown> }>({
+  name: 'Profile',
+  tableName: 'profiles',
+  columns: {
+    id: { type: 'int', primary: true, generated: 'increment' },
+    settings: { type: 'jsonb' },
+  },
+});
 export const typeormLines = new EntitySchema<LineEntity>({
   name: 'OrderLine',
   tableName: 'order_lines',
@@ -361,6 +426,11 @@ export function typeormClient(manager: EntityManager): OrmClient {
       for (const order of found) order.status = status;
       await orders.save(found);
     },
+    async updateOrder(id, set) {
+      const order = await orders.findOneByOrFail({ id });
+      Object.assign(order, set);
+      await orders.save(order);
+    },
     async deleteOrder(id) {
       await orders.remove(await orders.findOneByOrFail({ id }));
     },
@@ -371,6 +441,9 @@ export function typeormClient(manager: EntityManager): OrmClient {
       const line = await lines.findOneByOrFail({ order_id: orderId, line_no: lineNo });
       line.qty = qty;
       await lines.save(line);
+    },
+    async deleteLine(orderId, lineNo) {
+      await lines.remove(await lines.findOneByOrFail({ order_id: orderId, line_no: lineNo }));
     },
     async addTag(orderId, tagId) {
       const found = await orders.findOneOrFail({ where: { id: orderId }, relations: { tags: true } });
@@ -406,6 +479,16 @@ export function typeormClient(manager: EntityManager): OrmClient {
       row[column] = value;
       await wide.save(row);
     },
+    async insertProfile(settings) {
+      const profiles = manager.getRepository(typeormProfiles);
+      return (await profiles.save(profiles.create({ settings }))).id;
+    },
+    async setProfile(id, settings) {
+      const profiles = manager.getRepository(typeormProfiles);
+      const profile = await profiles.findOneByOrFail({ id });
+      profile.settings = settings;
+      await profiles.save(profile);
+    },
     transaction: (fn) => manager.transaction((inner) => fn(typeormClient(inner))),
   };
 }
@@ -418,6 +501,10 @@ export interface CaptureFixture {
   kysely: AnyKysely;
   // biome-ignore lint/suspicious/noExplicitAny: both drivers' databases fit
   drizzle: any;
+  /** The schema of the test tables and of the audit tables. */
+  schema: string;
+  /** The database without any capture: the PGlite database, or a `pg.Pool` (for `withTransactionContext`). */
+  client: PGlite | pg.Pool;
   /** Errors the auditor reported (onError), in order. */
   errors: AuditkitError[];
   /** Another audited Kysely on the same database, with other capture options (destroy it after use). */
@@ -431,26 +518,21 @@ export interface CaptureFixture {
   close(): Promise<void>;
 }
 
-async function common(
-  audit: Auditor,
-  errors: AuditkitError[],
-  kyselyWith: (options: ChangeCaptureOptions) => AnyKysely,
-  sql: CaptureFixture['sql'],
-  kysely: AnyKysely,
-  drizzleDb: unknown,
-  close: () => Promise<void>,
-) {
-  const clients = [kyselyClient(kysely), drizzleClient(drizzleDb as DrizzleDb)];
+/** Auditor settings a test may add (redaction, tenant) to the fixture's own. */
+export type FixtureAuditorOptions = Partial<Pick<AuditorOptions, 'redact' | 'tenantId'>>;
+
+type FixtureParts = Pick<
+  CaptureFixture,
+  'audit' | 'errors' | 'kyselyWith' | 'sql' | 'kysely' | 'schema' | 'client' | 'close'
+> & { drizzle: unknown };
+
+async function common(parts: FixtureParts): Promise<CaptureFixture> {
+  const { audit, sql } = parts;
   await audit.migrate();
   await sql(TABLES_SQL);
-  const fixture: CaptureFixture = {
-    audit,
-    clients,
-    kysely,
-    drizzle: drizzleDb,
-    errors,
-    kyselyWith,
-    sql,
+  return {
+    ...parts,
+    clients: [kyselyClient(parts.kysely), drizzleClient(parts.drizzle as DrizzleDb)],
     async changes() {
       // The store's order (time, then time-ordered id), newest first: reversed, oldest first.
       const page = await audit.query({ category: 'change', limit: 1000 });
@@ -458,24 +540,24 @@ async function common(
     },
     async reset() {
       await sql(
-        'TRUNCATE orders, order_lines, order_tags, users, sessions, notes, wide, audit_events RESTART IDENTITY; ' +
+        'TRUNCATE orders, order_lines, order_tags, users, sessions, notes, wide, profiles, audit_events RESTART IDENTITY; ' +
           "INSERT INTO tags (id, name) VALUES (1, 'red'), (2, 'green'), (3, 'blue') ON CONFLICT DO NOTHING",
       );
     },
-    close,
   };
-  return fixture;
 }
 
 /** PGlite in memory: Kysely (through a one-connection pool) and Drizzle's PGlite driver. */
 export async function pgliteFixture(
   options: ChangeCaptureOptions = CAPTURE_OPTIONS,
+  auditorOptions: FixtureAuditorOptions = {},
 ): Promise<CaptureFixture> {
   const db = await PGlite.create();
   const schema = uniqueSchemaName('changes');
   await db.exec(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"`);
   const errors: AuditkitError[] = [];
   const audit = createAuditor({
+    ...auditorOptions,
     store: pgliteStore({ db, schema }),
     mode: 'sync',
     spool: false,
@@ -484,15 +566,16 @@ export async function pgliteFixture(
   const kysely: AnyKysely = new Kysely({
     dialect: auditDialect(new PostgresDialect({ pool: pglitePool(db) as never }), audit, options),
   });
-  const drizzleDb = auditDrizzle(drizzlePglite(db), audit, options);
-  return common(
+  return common({
     audit,
     errors,
-    (other) =>
+    schema,
+    client: db,
+    kyselyWith: (other) =>
       new Kysely({
         dialect: auditDialect(new PostgresDialect({ pool: pglitePool(db) as never }), audit, other),
       }),
-    async (text, values) => {
+    async sql(text, values) {
       if (!values) {
         const results = await db.exec(text);
         return (results.at(-1)?.rows ?? []) as never[];
@@ -500,19 +583,20 @@ export async function pgliteFixture(
       return (await db.query(text, values)).rows as never[];
     },
     kysely,
-    drizzleDb,
-    async () => {
+    drizzle: auditDrizzle(drizzlePglite(db), audit, options),
+    async close() {
       await kysely.destroy();
       await audit.close();
       await db.close();
     },
-  );
+  });
 }
 
 /** A schema of its own on the shared PostgreSQL: Kysely, Drizzle (node-postgres) and TypeORM. */
 export async function postgresFixture(
   url: string,
   options: ChangeCaptureOptions = CAPTURE_OPTIONS,
+  auditorOptions: FixtureAuditorOptions = {},
 ): Promise<CaptureFixture & { pool: pg.Pool; dataSource: DataSource }> {
   const schema = uniqueSchemaName('changes');
   const admin = new pg.Pool({ connectionString: url, max: 1 });
@@ -521,6 +605,7 @@ export async function postgresFixture(
   const pool = new pg.Pool({ connectionString: url, max: 6, options: searchPath });
   const errors: AuditkitError[] = [];
   const audit = createAuditor({
+    ...auditorOptions,
     store: postgresStore({ connectionString: url, schema }),
     mode: 'sync',
     spool: false,
@@ -529,33 +614,42 @@ export async function postgresFixture(
   const kysely: AnyKysely = new Kysely({
     dialect: auditDialect(new PostgresDialect({ pool }), audit, options),
   });
-  const drizzleDb = auditDrizzle(drizzleNodePg(pool), audit, options);
   const { DataSource } = await import('typeorm');
   const dataSource = new DataSource({
     type: 'postgres',
     url,
     schema,
     extra: { options: searchPath, max: 6 },
-    entities: [typeormOrders, typeormLines, typeormTags, typeormUsers, typeormNotes, typeormWide],
+    entities: [
+      typeormOrders,
+      typeormLines,
+      typeormTags,
+      typeormUsers,
+      typeormNotes,
+      typeormWide,
+      typeormProfiles,
+    ],
   });
-  const fixture = await common(
+  const fixture = await common({
     audit,
     errors,
-    (other) => {
+    schema,
+    client: pool,
+    kyselyWith: (other) => {
       const own = new pg.Pool({ connectionString: url, max: 2, options: searchPath });
       return new Kysely({ dialect: auditDialect(new PostgresDialect({ pool: own }), audit, other) });
     },
-    async (text, values) => (await pool.query(text, values)).rows,
+    sql: async (text, values) => (await pool.query(text, values)).rows,
     kysely,
-    drizzleDb,
-    async () => {
+    drizzle: auditDrizzle(drizzleNodePg(pool), audit, options),
+    async close() {
       await dataSource.destroy();
       await kysely.destroy();
       await audit.close();
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await admin.end();
     },
-  );
+  });
   await dataSource.initialize();
   installAuditSubscriber(dataSource, audit, options);
   fixture.clients.push(typeormClient(dataSource.manager));

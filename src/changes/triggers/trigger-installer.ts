@@ -24,7 +24,10 @@ import {
 } from './trigger-sql.js';
 
 /** Where triggers write: an auditor, a SQL store (PGlite, PostgreSQL), or SQL access to one. */
-export type TriggerTarget = Pick<Auditor, 'store' | 'redactor' | 'migrate'> | AuditStore | SqlAccess;
+export type TriggerTarget =
+  | (Pick<Auditor, 'store' | 'redactor' | 'migrate'> & Partial<Pick<Auditor, 'options'>>)
+  | AuditStore
+  | SqlAccess;
 
 /** Tables to install: names (one set of options for all), or options per name. */
 export type TriggerTables = string | readonly string[] | Readonly<Record<string, TriggerTableOptions>>;
@@ -113,6 +116,8 @@ const json = <T>(value: unknown): T => (typeof value === 'string' ? (JSON.parse(
 interface ResolvedTarget {
   access: SqlAccess;
   redactor: Redactor;
+  /** The auditor's own secret key names (`redact.keys`), masked inside JSON values too. */
+  secretKeys: readonly string[];
   /** Creates the audit tables (and their partitions) when missing. */
   migrate: () => Promise<void>;
 }
@@ -123,13 +128,20 @@ function isAuditor(target: TriggerTarget): target is Pick<Auditor, 'store' | 're
 
 function resolveTarget(target: TriggerTarget): ResolvedTarget {
   if (isAuditor(target)) {
-    return { access: sqlAccessOf(target.store), redactor: target.redactor, migrate: () => target.migrate() };
+    const redact = target.options?.redact;
+    return {
+      access: sqlAccessOf(target.store),
+      redactor: target.redactor,
+      secretKeys: redact && !('redactEvent' in redact) ? (redact.keys ?? []) : [],
+      migrate: () => target.migrate(),
+    };
   }
   const store = target as Partial<AuditStore>;
   if (typeof store.migrate === 'function' && typeof store.append === 'function') {
     return {
       access: sqlAccessOf(target as AuditStore),
       redactor: createRedactor(),
+      secretKeys: [],
       migrate: () => store.migrate!(),
     };
   }
@@ -137,6 +149,7 @@ function resolveTarget(target: TriggerTarget): ResolvedTarget {
     return {
       access: target,
       redactor: createRedactor(),
+      secretKeys: [],
       migrate: async () => {
         await runMigrations({
           executor: target.executor,
@@ -209,7 +222,8 @@ export function auditTriggers(target: TriggerTarget, settings: AuditTriggersSett
   const resolved = resolveTarget(target);
   const { access, redactor } = resolved;
   const auditSchema = access.schema;
-  const secretPattern = secretPatternOf(settings.secretKeys);
+  // The auditor's own secret names are secrets inside JSON values too, as its redactor treats them.
+  const secretPattern = secretPatternOf([...resolved.secretKeys, ...(settings.secretKeys ?? [])]);
   const isSecret = (column: string) => {
     const cleaned = redactor.redactValue({ [column]: 'x' }) as Record<string, unknown> | null;
     return cleaned !== null && typeof cleaned === 'object' && Object.values(cleaned)[0] === REDACTED;
