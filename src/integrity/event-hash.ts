@@ -14,11 +14,12 @@ export const RECORD_VERSION = 1;
  * replace it and keep the digest.
  */
 const CLEAR_TOP = new Set(['id', 'occurredAt', 'category', 'action', 'outcome', 'tenantId']);
-const CLEAR_NESTED: Record<string, ReadonlySet<string>> = {
-  actor: new Set(['type']),
-  target: new Set(['type']),
-  request: new Set(['method', 'route', 'status']),
-};
+// A Map, not an object: a stored `__proto__` key must not find Object.prototype here.
+const CLEAR_NESTED: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['actor', new Set(['type'])],
+  ['target', new Set(['type'])],
+  ['request', new Set(['method', 'route', 'status'])],
+]);
 /** Kept in columns, not hashed as part of the event data (the record has them on its own). */
 const COLUMNS_ONLY = new Set(['seq', 'hash']);
 
@@ -44,7 +45,7 @@ export function splitEvent(data: Record<string, unknown>): SplitEvent {
       clear[key] = value;
       continue;
     }
-    const nested = CLEAR_NESTED[key];
+    const nested = CLEAR_NESTED.get(key);
     if (nested && value !== null && typeof value === 'object' && !Array.isArray(value)) {
       const inClear: Record<string, unknown> = {};
       const inPersonal: Record<string, unknown> = {};
@@ -61,7 +62,7 @@ export function splitEvent(data: Record<string, unknown>): SplitEvent {
       if (personalKeys > 0) personal[key] = inPersonal;
       continue;
     }
-    personal[key] = value;
+    setOwn(personal, key, value);
   }
   return { clear, personal };
 }
@@ -95,7 +96,7 @@ export function canonicalParts(data: Record<string, unknown>): { clear: string; 
       if (text !== undefined) clear += `${clear ? ',' : ''}${quoteString(key)}:${text}`;
       continue;
     }
-    const nested = CLEAR_NESTED[key];
+    const nested = CLEAR_NESTED.get(key);
     if (nested && value !== null && typeof value === 'object' && !Array.isArray(value)) {
       const record = value as Record<string, unknown>;
       const inner = Object.keys(record).sort();

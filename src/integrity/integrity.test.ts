@@ -601,6 +601,32 @@ function integritySuite(name: string, makeStore: MakeStore): void {
         message: expect.stringContaining('a checkpoint was removed or replaced'),
       });
       await removed.close();
+    }, 120_000); // three databases
+  });
+
+  describe(`${name}: hash workers`, () => {
+    it('seal and verify in worker threads agree with the calling thread, and find tampering the same way', async () => {
+      const store = await makeStore();
+      await store.migrate();
+      await store.append(Array.from({ length: 40 }, (_, i) => event(i % 3 === 0 ? 'org_x' : 'org_y')));
+      const sealed = await seal(store, { signingKey: keys.privateKeyPem, checkpointEvery: 7, workers: 2 });
+      expect(sealed.sealed).toBe(40);
+      await seal(store, { signingKey: keys.privateKeyPem, checkpointNow: true, workers: 0 });
+      const inThread = await verify(store, { publicKey: keys.publicKeyPem, workers: 0, batchSize: 10 });
+      const inWorkers = await verify(store, { publicKey: keys.publicKeyPem, workers: 1, batchSize: 10 });
+      expect(inThread).toMatchObject({ ok: true, checkedEvents: 40 });
+      expect(inWorkers).toEqual(inThread);
+      const id = await idAt(store, 'org_y', 12);
+      await tamper(
+        store,
+        `UPDATE audit_events SET data = jsonb_set(data, '{message}', '"changed"'), message = 'changed' WHERE id = '${id}'`,
+      );
+      const found = await verify(store, { publicKey: keys.publicKeyPem, workers: 1, batchSize: 10 });
+      expect(found.firstProblem).toMatchObject({ kind: 'modified', seq: 12, eventId: id });
+      expect(found.problems).toEqual(
+        (await verify(store, { publicKey: keys.publicKeyPem, workers: 0, batchSize: 10 })).problems,
+      );
+      await store.close();
     });
   });
 
@@ -781,6 +807,24 @@ describe.skipIf(!url)(`postgres${url ? '' : ` (skipped: ${skipReason})`}`, () =>
     expect(await idAt(store, 'org_late', 2)).toBe(early.id);
     expect((await seal(store)).sealed).toBe(0);
     expect(await verify(store)).toMatchObject({ ok: true, unsealed: 0, checkedEvents: 2 });
+    await store.close();
+  });
+
+  it('verifies several chains at once on their own connections, in one snapshot, even with a pool of one', async () => {
+    const { schema, drop } = await createTestSchema(url, 'integrity');
+    drops.push(drop);
+    const store = postgresStore({ connectionString: url, schema, max: 4 });
+    await store.migrate();
+    await store.append(Array.from({ length: 60 }, (_, i) => event(`org_${i % 5}`)));
+    await seal(store, { signingKey: keys.privateKeyPem, checkpointEvery: 5, checkpointNow: true });
+    const one = await verify(store, { publicKey: keys.publicKeyPem, concurrency: 1 });
+    const four = await verify(store, { publicKey: keys.publicKeyPem, concurrency: 4 });
+    expect(one).toMatchObject({ ok: true, checkedEvents: 60 });
+    expect(four).toEqual(one);
+    // A pool of one connection cannot give another: the first does all the work.
+    const single = postgresStore({ connectionString: url, schema, max: 1 });
+    expect(await verify(single, { publicKey: keys.publicKeyPem, concurrency: 4 })).toEqual(one);
+    await single.close();
     await store.close();
   });
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { AuditkitError } from '../core/errors.js';
 
 /**
@@ -24,17 +24,30 @@ function toBuffers(leavesHex: readonly string[]): Buffer[] {
 
 /**
  * The root of the tree over these leaves (hex). Built level by level: a node without a sibling moves up
- * unchanged, which gives the same tree as RFC 9162's recursive definition.
+ * unchanged, which gives the same tree as RFC 9162's recursive definition. Verification computes one per
+ * checkpoint, two hashes per event, so it hashes through one scratch buffer with the one-shot
+ * `crypto.hash` (about half the cost of a `createHash` object per node).
  */
 export function merkleRoot(leavesHex: readonly string[]): string {
   if (leavesHex.length === 0) return createHash('sha256').digest('hex');
-  let level = toBuffers(leavesHex).map(leafHash);
+  const scratch = Buffer.allocUnsafe(65);
+  let level = new Array<Buffer>(leavesHex.length);
+  scratch[0] = 0;
+  for (let i = 0; i < leavesHex.length; i++) {
+    scratch.write(leavesHex[i] as string, 1, 32, 'hex');
+    level[i] = hash('sha256', scratch.subarray(0, 33), 'buffer') as unknown as Buffer;
+  }
+  scratch[0] = 1;
   while (level.length > 1) {
-    const next: Buffer[] = [];
+    const next = new Array<Buffer>(Math.ceil(level.length / 2));
     for (let i = 0; i < level.length; i += 2) {
       const left = level[i] as Buffer;
       const right = level[i + 1];
-      next.push(right ? nodeHash(left, right) : left);
+      if (right) {
+        left.copy(scratch, 1);
+        right.copy(scratch, 33);
+        next[i / 2] = hash('sha256', scratch, 'buffer') as unknown as Buffer;
+      } else next[i / 2] = left;
     }
     level = next;
   }

@@ -152,8 +152,10 @@ $fn$`,
           after_xid xid8,
           after_at timestamptz,
           after_id uuid,
+          legacy boolean NOT NULL DEFAULT false,
           updated_at timestamptz NOT NULL DEFAULT now())`,
-        `INSERT INTO ${qualify('auditkit_seal_cursor')} (id) VALUES (1) ON CONFLICT DO NOTHING`,
+        // \`legacy\`: some events written before the cursor (all read as transaction 0) are sealed already.
+        `INSERT INTO ${qualify('auditkit_seal_cursor')} (id, legacy) VALUES (1, EXISTS (SELECT 1 FROM ${seals})) ON CONFLICT DO NOTHING`,
         // The sealer no longer writes event rows: nothing may update an event outside retention and erasure.
         `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE

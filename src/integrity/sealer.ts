@@ -10,17 +10,10 @@ import {
   makeCheckpoint,
   rowToCheckpoint,
 } from './checkpoint.js';
-import {
-  canonicalParts,
-  chainHash,
-  dataObject,
-  digestOfText,
-  GENESIS_HASH,
-  newSalts,
-  recordText,
-} from './event-hash.js';
+import { GENESIS_HASH, newSalts } from './event-hash.js';
+import type { SealChainJob, SealChainResult } from './hash-jobs.js';
+import { createHashPool, type HashPool, inlinePool, type WorkersOption, workerCount } from './hash-pool.js';
 import { type KeyInput, loadSigningKey } from './keys.js';
-import { merkleRoot } from './merkle.js';
 import { ensureIntegritySchema } from './migrations.js';
 import {
   chainKey,
@@ -57,6 +50,12 @@ export const sealOptionsSchema = z.strictObject({
   now: z.custom<() => Date>((v) => typeof v === 'function').optional(),
   /** Stops between two batches once aborted (what `Sealer.stop()` uses). */
   signal: z.instanceof(AbortSignal).optional(),
+  /**
+   * Worker threads that hash (so a background sealer stays off the app's event loop): `'auto'`
+   * (default) one per core but one, at most 4, once a run has a few thousand events; 0 hashes on the
+   * calling thread.
+   */
+  workers: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
 });
 
 export type SealOptions = z.input<typeof sealOptionsSchema>;
@@ -136,6 +135,7 @@ interface CursorRow {
   after_xid: string | null;
   after_at: string | null;
   after_id: string | null;
+  legacy: boolean;
 }
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
@@ -152,6 +152,44 @@ const NIL_UUID = '00000000-0000-0000-0000-000000000000';
  */
 export async function seal(store: AuditStore | SqlAccess, options: SealOptions = {}): Promise<SealResult> {
   const config = parseOptions(sealOptionsSchema, options, 'seal');
+  const pools = new SealerPool(config.workers);
+  try {
+    return await sealWith(store, config, pools);
+  } finally {
+    await pools.close();
+  }
+}
+
+/**
+ * The hash pool of a sealer: none (hashing on the calling thread) until it has had enough events for
+ * workers to pay off, then kept (by a background sealer, from run to run until it stops).
+ */
+class SealerPool {
+  #pool: HashPool | undefined;
+  #events = 0;
+  readonly #inline = inlinePool();
+  constructor(readonly option: WorkersOption) {}
+  /** The pool for a batch of `events` events. */
+  for(events: number): HashPool {
+    this.#events += events;
+    if (!this.#pool) {
+      const workers = workerCount(this.option, this.#events);
+      if (workers > 0) this.#pool = createHashPool(workers);
+    }
+    return this.#pool ?? this.#inline;
+  }
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.close();
+  }
+}
+
+async function sealWith(
+  store: AuditStore | SqlAccess,
+  config: z.output<typeof sealOptionsSchema>,
+  pools: SealerPool,
+): Promise<SealResult> {
   const access = sqlAccessOf(store);
   await ensureIntegritySchema(access);
   const key = config.signingKey === undefined ? undefined : loadSigningKey(config.signingKey);
@@ -164,7 +202,13 @@ export async function seal(store: AuditStore | SqlAccess, options: SealOptions =
     const batch = await withMaintenance(
       access,
       'seal',
-      (tx) => sealBatch(tx, tables, limit, { key, every: config.checkpointEvery, now: now() }),
+      (tx) =>
+        sealBatch(tx, tables, limit, {
+          key,
+          every: config.checkpointEvery,
+          now: now(),
+          pool: (events) => pools.for(events),
+        }),
       { wait: config.wait },
     );
     if (batch.busy) {
@@ -185,6 +229,7 @@ export async function seal(store: AuditStore | SqlAccess, options: SealOptions =
         key,
         every: config.checkpointEvery,
         now: now(),
+        pool: () => pools.for(0),
         olderThanMs: config.checkpointNow ? -1 : config.checkpointIntervalMs,
       }),
     { wait: config.wait },
@@ -198,6 +243,8 @@ interface BatchContext {
   key: KeyObject | undefined;
   every: number;
   now: Date;
+  /** The hash pool for a batch of this many events. */
+  pool: (events: number) => HashPool;
 }
 
 async function loadHeads(tx: SqlExecutor, tables: IntegrityTables, chains: string[], now: Date) {
@@ -218,7 +265,7 @@ async function loadHeads(tx: SqlExecutor, tables: IntegrityTables, chains: strin
 async function readCursor(tx: SqlExecutor, tables: IntegrityTables): Promise<CursorRow> {
   const select =
     'SELECT lo::text AS lo, pending::text AS pending, round_hi::text AS round_hi, round_running::text AS round_running, ' +
-    `after_xid::text AS after_xid, ${occurredAtText('after')} AS after_at, after_id::text AS after_id ` +
+    `after_xid::text AS after_xid, ${occurredAtText('after')} AS after_at, after_id::text AS after_id, legacy ` +
     `FROM (SELECT *, after_at AS occurred_at FROM ${tables.sealCursor} WHERE id = 1) after`;
   let cursor = (await tx.query<CursorRow>(select)).rows[0];
   if (!cursor) {
@@ -252,8 +299,8 @@ function candidatesSql(tables: IntegrityTables, legacy: boolean): string {
   const columns = `e.id::text AS id, ${occurredAtText('e')} AS at, e.tenant_id, e.data::text AS data, e.recorded_xid::text AS xid, e.recorded_xid AS x, e.occurred_at AS o`;
   const common =
     'NOT (e.recorded_xid = ANY($3::xid8[])) AND (e.recorded_xid, e.occurred_at, e.id) > ($4::xid8, $8::timestamptz, $5::uuid)';
-  // Events written before the seal cursor existed all read as transaction 0; the first round skips the
-  // ones the first layout had sealed already (moved to audit_seals by migration 703).
+  // Events written before the seal cursor existed all read as transaction 0; when the first layout had
+  // sealed some of them (moved to audit_seals by migration 703), the first round skips those.
   const unsealed = legacy
     ? ` AND NOT EXISTS (SELECT 1 FROM ${tables.seals} s WHERE s.event_id = e.id AND s.occurred_at = e.occurred_at)`
     : '';
@@ -274,7 +321,7 @@ async function sealBatch(
 ): Promise<{ sealed: number; checkpoints: Checkpoint[]; roundDone: boolean }> {
   const cursor = await readCursor(tx, tables);
   const rows = (
-    await tx.query<UnsealedRow>(candidatesSql(tables, cursor.lo === '0'), [
+    await tx.query<UnsealedRow>(candidatesSql(tables, cursor.legacy && cursor.lo === '0'), [
       cursor.lo,
       cursor.round_hi,
       cursor.round_running,
@@ -302,20 +349,62 @@ async function sealBatch(
   const chains = [...new Set(rows.map((r) => chainKey(r.tenant_id)))];
   const heads = await loadHeads(tx, tables, chains, context.now);
   const salts = newSalts(rows.length);
-  const chainKeys: string[] = [];
-  const ids: string[] = [];
-  const ats: string[] = [];
-  const seqs: number[] = [];
-  const hashes: string[] = [];
-  const digests: string[] = [];
+  // Seqs are given here, in order; each chain's hashes (each covering the one before) are computed by
+  // the hash pool, one job per worker, a chain never split.
+  const jobs = new Map<string, { job: SealChainJob; rows: number[] }>();
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as UnsealedRow;
     const chain = chainKey(row.tenant_id);
-    let head = heads.get(chain);
-    if (!head) {
-      head = {
+    let entry = jobs.get(chain);
+    if (!entry) {
+      const head = heads.get(chain);
+      entry = {
+        job: {
+          prevHash: head?.lastHash ?? GENESIS_HASH,
+          firstSeq: (head?.lastSeq ?? 0) + 1,
+          tenantId: row.tenant_id,
+          ids: [],
+          ats: [],
+          data: [],
+          salts: [],
+        },
+        rows: [],
+      };
+      jobs.set(chain, entry);
+    }
+    entry.job.ids.push(row.id);
+    entry.job.ats.push(row.at);
+    entry.job.data.push(row.data);
+    entry.job.salts.push(salts[i] as string);
+    entry.rows.push(i);
+  }
+  const pool = context.pool(rows.length);
+  const entries = [...jobs.entries()];
+  const groups: (typeof entries)[] = Array.from(
+    { length: Math.max(1, Math.min(pool.size || 1, entries.length)) },
+    () => [],
+  );
+  for (let i = 0; i < entries.length; i++)
+    groups[i % groups.length]?.push(entries[i] as (typeof entries)[number]);
+  const results = await Promise.all(
+    groups.map((group) => pool.run<SealChainResult[]>({ kind: 'seal', jobs: group.map(([, e]) => e.job) })),
+  );
+  const chainKeys = new Array<string>(rows.length);
+  const seqs = new Array<number>(rows.length);
+  const hashes = new Array<string>(rows.length);
+  const digests = new Array<string>(rows.length);
+  groups.forEach((group, g) => {
+    group.forEach(([chain, { job, rows: indexes }], j) => {
+      const sealed = (results[g] as SealChainResult[])[j] as SealChainResult;
+      indexes.forEach((row, k) => {
+        chainKeys[row] = chain;
+        seqs[row] = job.firstSeq + k;
+        hashes[row] = sealed.hashes[k] as string;
+        digests[row] = sealed.digests[k] as string;
+      });
+      const head = heads.get(chain) ?? {
         chain,
-        tenantId: row.tenant_id,
+        tenantId: job.tenantId,
         lastSeq: 0,
         lastHash: GENESIS_HASH,
         checkpointSeq: 0,
@@ -323,26 +412,14 @@ async function sealBatch(
         checkpointAt: context.now,
         dirty: true,
       };
+      head.lastSeq = job.firstSeq + indexes.length - 1;
+      head.lastHash = sealed.hashes.at(-1) as string;
+      head.dirty = true;
       heads.set(chain, head);
-    }
-    const parts = canonicalParts(dataObject(row.data));
-    const salt = salts[i] as string;
-    const digest = digestOfText(parts.personal, salt);
-    const seq = head.lastSeq + 1;
-    const hash = chainHash(
-      head.lastHash,
-      recordText({ id: row.id, at: row.at, tenantId: row.tenant_id, seq, clear: parts.clear, digest }),
-    );
-    head.lastSeq = seq;
-    head.lastHash = hash;
-    head.dirty = true;
-    chainKeys.push(chain);
-    ids.push(row.id);
-    ats.push(row.at);
-    seqs.push(seq);
-    hashes.push(hash);
-    digests.push(digest);
-  }
+    });
+  });
+  const ids = rows.map((r) => r.id);
+  const ats = rows.map((r) => r.at);
   await tx.query(
     `INSERT INTO ${tables.seals} (chain, seq, event_id, occurred_at, hash, personal_digest, personal_salt) ` +
       'SELECT * FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::text[])',
@@ -432,7 +509,10 @@ async function writeCheckpoint(
       firstSeq,
       lastSeq,
       lastHash: (leaves[leaves.length - 1] as { hash: string }).hash,
-      merkleRoot: merkleRoot(leaves.map((l) => l.hash)),
+      merkleRoot: await context.pool(0).run<string>({
+        kind: 'merkle',
+        leaves: leaves.map((l) => l.hash),
+      }),
       prevId: head.checkpointId,
       createdAt: context.now.toISOString(),
     },
@@ -540,7 +620,7 @@ export function createSealer(target: SealTarget, options: SealerOptions = {}): S
   if (!Number.isInteger(intervalMs) || intervalMs < 1) {
     throw new AuditkitError('invalid_config', 'intervalMs must be a positive whole number of milliseconds.');
   }
-  parseOptions(sealOptionsSchema, sealOptions, 'sealer');
+  const { workers } = parseOptions(sealOptionsSchema, sealOptions, 'sealer');
   const isAuditor = 'reportError' in target && 'store' in target && typeof target.reportError === 'function';
   const store = isAuditor ? (target as { store: AuditStore }).store : (target as AuditStore | SqlAccess);
   const report = (error: unknown) => {
@@ -553,17 +633,23 @@ export function createSealer(target: SealTarget, options: SealerOptions = {}): S
   let current: Promise<SealResult> | undefined;
   let stopped = true;
   let controller = new AbortController();
+  // Hash workers, once started, serve every run until the sealer stops.
+  const pools = new SealerPool(workers);
 
   const run = (extra: Partial<SealOptions> = {}, background = false): Promise<SealResult> => {
     const previous = current ?? Promise.resolve(undefined);
     const next = previous
       .catch(() => undefined)
       .then(() =>
-        seal(store, {
-          ...sealOptions,
-          ...(background ? { wait: false, signal: controller.signal } : {}),
-          ...extra,
-        }),
+        sealWith(
+          store,
+          parseOptions(
+            sealOptionsSchema,
+            { ...sealOptions, ...(background ? { wait: false, signal: controller.signal } : {}), ...extra },
+            'seal',
+          ),
+          pools,
+        ),
       );
     current = next;
     return next.finally(() => {
@@ -591,6 +677,7 @@ export function createSealer(target: SealTarget, options: SealerOptions = {}): S
       timer = undefined;
       controller.abort();
       await current?.catch(() => undefined);
+      await pools.close();
     },
     sealNow: (extra = {}) => run(extra),
     get running() {

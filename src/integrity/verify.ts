@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import type { SqlExecutor } from '../store/sql/sql-executor.js';
 import type { AuditStore } from '../store/store.js';
@@ -17,8 +18,9 @@ import {
   GENESIS_HASH,
   recordText,
 } from './event-hash.js';
+import type { CheckRowsJob } from './hash-jobs.js';
+import { createHashPool, type HashPool, workerCount } from './hash-pool.js';
 import { type KeyInput, keyIdOf, loadPublicKey } from './keys.js';
-import { merkleRoot } from './merkle.js';
 import { ensureIntegritySchema } from './migrations.js';
 import { parseIntegrityOptions } from './sealer.js';
 import {
@@ -51,7 +53,21 @@ export const verifyOptionsSchema = z.strictObject({
   maxProblems: z.number().int().min(1).default(100),
   /** Called after each batch with the events checked so far and the expected total. */
   onProgress: z.custom<(progress: VerifyProgress) => void>((v) => typeof v === 'function').optional(),
+  /**
+   * Worker threads that hash while the database reads and the chain is walked: `'auto'` (default) one
+   * per core but one, at most 4, from a few thousand events on; 0 hashes on the calling thread.
+   */
+  workers: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
+  /**
+   * Chains (tenants) verified at once on PostgreSQL, each on its own pooled connection in one shared
+   * snapshot: `'auto'` (default) one per core, at most 4. PGlite verifies one at a time.
+   */
+  concurrency: z.union([z.literal('auto'), z.number().int().min(1).max(32)]).default('auto'),
 });
+
+function laneCount(option: 'auto' | number): number {
+  return option === 'auto' ? Math.min(4, Math.max(1, availableParallelism())) : option;
+}
 
 export type VerifyOptions = z.input<typeof verifyOptionsSchema>;
 
@@ -128,12 +144,18 @@ interface EventEntry {
   hash: string;
   at: string;
   tenantId: string | null;
-  /** Canonical JSON of the clear part. */
-  clear: string;
-  digest: string | null;
+  /** False when the event has neither a salt nor a kept digest: it was not sealed this way. */
+  hasDigest: boolean;
   columnsOk: boolean;
   erasureRecorded: boolean;
   salted: boolean;
+  /** The stored JSON and seal fields, until the content is canonicalised (only when a check needs it). */
+  data: string | undefined;
+  salt: string | null;
+  storedDigest: string | null;
+  /** Canonical JSON of the clear part, and the personal digest, once computed. */
+  clear: string | undefined;
+  digest: string | null | undefined;
   /** The record text at its own seq, once computed. */
   record: string | undefined;
   /** The last hash computed at its own seq, and from which previous hash (checks often repeat one). */
@@ -168,35 +190,35 @@ interface SealRowOut {
   erasure_recorded: boolean;
 }
 
-function hashWith(entry: Entry, prev: string, seq: number): string | null {
-  if (entry.kind === 'tombstone') return null;
-  if (entry.digest === null) return null;
-  if (seq === entry.seq) {
-    if (entry.memoPrev === prev) return entry.memoHash as string;
-    entry.record ??= recordText({
-      id: entry.id,
-      at: entry.at,
-      tenantId: entry.tenantId,
-      seq,
-      clear: entry.clear,
-      digest: entry.digest,
-    });
-    const hash = chainHash(prev, entry.record);
-    entry.memoPrev = prev;
-    entry.memoHash = hash;
-    return hash;
+/** The clear part and personal digest of an event, computed once, on the verifying thread. */
+function contentOf(entry: EventEntry): { clear: string; digest: string | null } {
+  if (entry.clear === undefined) {
+    try {
+      const parts = canonicalParts(dataObject(entry.data));
+      entry.clear = parts.clear;
+      entry.digest = entry.salt !== null ? digestOfText(parts.personal, entry.salt) : entry.storedDigest;
+    } catch {
+      // Content that cannot be canonicalised matches no hash.
+      entry.clear = '';
+      entry.digest = null;
+    }
+    entry.data = undefined;
   }
-  return chainHash(
-    prev,
-    recordText({
-      id: entry.id,
-      at: entry.at,
-      tenantId: entry.tenantId,
-      seq,
-      clear: entry.clear,
-      digest: entry.digest,
-    }),
-  );
+  return { clear: entry.clear, digest: entry.digest ?? null };
+}
+
+function hashWith(entry: Entry, prev: string, seq: number): string | null {
+  if (entry.kind === 'tombstone' || !entry.hasDigest) return null;
+  if (seq === entry.seq && entry.memoPrev === prev) return entry.memoHash as string;
+  const { clear, digest } = contentOf(entry);
+  if (digest === null) return null;
+  const fields = { id: entry.id, at: entry.at, tenantId: entry.tenantId, seq, clear, digest };
+  if (seq !== entry.seq) return chainHash(prev, recordText(fields));
+  entry.record ??= recordText(fields);
+  const hash = chainHash(prev, entry.record);
+  entry.memoPrev = prev;
+  entry.memoHash = hash;
+  return hash;
 }
 
 function fits(entry: Entry, prev: string, seq: number): boolean {
@@ -205,8 +227,12 @@ function fits(entry: Entry, prev: string, seq: number): boolean {
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
-/** An event row of a seal as an entry: its content canonicalised and its personal digest recomputed. */
-function toEntry(row: SealRowOut): Entry {
+/**
+ * A seal row as an entry. `prev`/`fitted`: the hash checked against (the stored hash of the row before)
+ * and whether the content gave the stored hash with it; a fitted entry is never hashed again on this
+ * thread unless another place in the chain is tried for it.
+ */
+function toEntry(row: SealRowOut, prev: string | null, fitted: boolean): Entry {
   const seq = Number(row.seq);
   if (row.id === null) {
     return {
@@ -217,7 +243,6 @@ function toEntry(row: SealRowOut): Entry {
       missing: row.removed === null,
     };
   }
-  const parts = canonicalParts(dataObject(row.data));
   return {
     kind: 'event',
     seq,
@@ -225,29 +250,78 @@ function toEntry(row: SealRowOut): Entry {
     hash: row.hash,
     at: row.at,
     tenantId: row.tenant_id,
-    clear: parts.clear,
-    digest:
-      row.personal_salt !== null ? digestOfText(parts.personal, row.personal_salt) : row.personal_digest,
+    hasDigest: row.personal_salt !== null || row.personal_digest !== null,
     columnsOk: row.columns_ok === true,
     erasureRecorded: row.erasure_recorded === true,
     salted: row.personal_salt !== null,
+    data: row.data,
+    salt: row.personal_salt,
+    storedDigest: row.personal_digest,
+    clear: undefined,
+    digest: undefined,
     record: undefined,
-    memoPrev: undefined,
-    memoHash: undefined,
+    memoPrev: fitted ? (prev as string) : undefined,
+    memoHash: fitted ? row.hash : undefined,
   };
+}
+
+/** The check job of one page: each row against the stored hash of the row before it, when that is known. */
+function checkJob(
+  rows: SealRowOut[],
+  carry: { seq: number; hash: string },
+): { job: CheckRowsJob; prevs: (string | null)[] } {
+  const n = rows.length;
+  const prevs = new Array<string | null>(n);
+  const job: CheckRowsJob = {
+    seqs: new Array(n),
+    ids: new Array(n),
+    ats: new Array(n),
+    tenantIds: new Array(n),
+    data: new Array(n),
+    salts: new Array(n),
+    digests: new Array(n),
+    hashes: new Array(n),
+    prevs,
+  };
+  let lastSeq = carry.seq;
+  let lastHash: string | null = carry.hash;
+  for (let i = 0; i < n; i++) {
+    const row = rows[i] as SealRowOut;
+    const seq = Number(row.seq);
+    prevs[i] = seq === lastSeq + 1 ? lastHash : null;
+    // Two seals of one seq: neither is checked here; the walker sorts them out.
+    if (seq === lastSeq) {
+      prevs[i] = null;
+      if (i > 0) prevs[i - 1] = null;
+    }
+    job.seqs[i] = seq;
+    job.ids[i] = row.id;
+    job.ats[i] = row.at;
+    job.tenantIds[i] = row.tenant_id;
+    job.data[i] = row.id === null ? null : row.data;
+    job.salts[i] = row.personal_salt;
+    job.digests[i] = row.personal_digest;
+    job.hashes[i] = row.hash;
+    lastSeq = seq;
+    lastHash = row.hash;
+  }
+  return { job, prevs };
 }
 
 /**
  * Reads one chain in seq order, a batch at a time: its seals, each with its event when the event is still
- * there. The event JSON comes as text and is parsed here, row by row, so its objects die young.
+ * there (its JSON as text). Three stages overlap: the database reads the next page, the hash pool checks
+ * pages (each row against the stored hash before it), and the walker consumes checked pages.
  */
 async function* readChain(
   executor: SqlExecutor,
   tables: IntegrityTables,
   tenantId: string | null,
-  fromSeq: number,
+  from: { seq: number; prev: string },
   toSeq: number | null,
   batchSize: number,
+  pool: HashPool,
+  depth: number,
 ): AsyncGenerator<Entry[]> {
   const upper = toSeq === null ? '' : ` AND s.seq <= ${Number(toSeq)}`;
   const sql =
@@ -270,18 +344,42 @@ async function* readChain(
     query.catch(() => undefined);
     return query;
   };
-  // Past every seal of seq fromSeq - 1, so the first page starts at fromSeq.
-  let pending = fetch(fromSeq - 1, 'ffffffff-ffff-ffff-ffff-ffffffffffff', '~');
-  for (;;) {
-    const rows = (await pending).rows;
-    const done = rows.length < batchSize;
-    const last = rows[rows.length - 1];
-    // The next page is read while this one is hashed.
-    if (!done && last) pending = fetch(Number(last.seq), last.seal_event || NIL_UUID, last.hash);
-    const entries = new Array<Entry>(rows.length);
-    for (let i = 0; i < rows.length; i++) entries[i] = toEntry(rows[i] as SealRowOut);
-    if (entries.length > 0) yield entries;
-    if (done) return;
+  interface Page {
+    rows: SealRowOut[];
+    prevs: (string | null)[];
+    checked: Promise<Uint8Array>;
+  }
+  const inCheck: Page[] = [];
+  const entriesOf = async (page: Page) => {
+    const fitted = await page.checked;
+    const entries = new Array<Entry>(page.rows.length);
+    for (let i = 0; i < page.rows.length; i++) {
+      entries[i] = toEntry(page.rows[i] as SealRowOut, page.prevs[i] ?? null, fitted[i] === 1);
+    }
+    return entries;
+  };
+  let carry = { seq: from.seq - 1, hash: from.prev };
+  // Past every seal of seq from.seq - 1, so the first page starts at from.seq.
+  let pending = fetch(from.seq - 1, 'ffffffff-ffff-ffff-ffff-ffffffffffff', '~');
+  try {
+    for (;;) {
+      const rows = (await pending).rows;
+      const done = rows.length < batchSize;
+      const last = rows[rows.length - 1];
+      // The next page is read while this one is checked.
+      if (!done && last) pending = fetch(Number(last.seq), last.seal_event || NIL_UUID, last.hash);
+      if (rows.length > 0) {
+        const { job, prevs } = checkJob(rows, carry);
+        const checked = pool.run<Uint8Array>({ kind: 'check', job });
+        checked.catch(() => undefined);
+        inCheck.push({ rows, prevs, checked });
+        carry = { seq: Number(last?.seq), hash: last?.hash as string };
+      }
+      while (inCheck.length > (done ? 0 : depth)) yield await entriesOf(inCheck.shift() as Page);
+      if (done) return;
+    }
+  } finally {
+    inCheck.length = 0;
   }
 }
 
@@ -397,7 +495,7 @@ class ChainWalker {
       } else this.removed += 1;
     } else {
       this.events += 1;
-      if (e.digest === null) {
+      if (!e.hasDigest) {
         accepted.problem = this.report(
           'modified',
           stored,
@@ -560,17 +658,31 @@ export async function verify(
     return transaction(async (tx) => {
       await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       await tx.query("SET LOCAL work_mem = '64MB'");
-      return verifyWith(tx, tables, config, publicKey);
+      // Further connections verify other chains at once, in the very same snapshot.
+      const snapshot = (await tx.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]?.id;
+      const lane: Lane | undefined = snapshot
+        ? (fn) =>
+            transaction(async (other) => {
+              await other.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+              await other.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
+              return fn(other);
+            })
+        : undefined;
+      return verifyWith(tx, tables, config, publicKey, lane);
     });
   }
-  return verifyWith(access.executor, tables, config, publicKey);
+  return verifyWith(access.executor, tables, config, publicKey, undefined);
 }
+
+/** Runs `fn` on another connection that sees the same snapshot (PostgreSQL). */
+type Lane = <T>(fn: (executor: SqlExecutor) => Promise<T>) => Promise<T>;
 
 async function verifyWith(
   executor: SqlExecutor,
   tables: IntegrityTables,
   config: z.output<typeof verifyOptionsSchema>,
   publicKey: KeyObject | undefined,
+  lane: Lane | undefined,
 ): Promise<VerifyReport> {
   const only = config.tenantId === undefined ? undefined : chainKey(config.tenantId);
   const heads = new Map<string, HeadRow>();
@@ -611,8 +723,6 @@ async function verifyWith(
   ).rows) {
     if (!tenants.has(row.chain)) tenants.set(row.chain, tenantOfChain(row.chain));
   }
-  const sealedState = await unsealedEvents(executor, tables, config.tenantId, config.maxProblems);
-  const unsealed = sealedState.waiting;
 
   const chainKeys = [...tenants.keys()].filter((k) => only === undefined || k === only).sort();
   let total = 0;
@@ -623,7 +733,7 @@ async function verifyWith(
     ok: true,
     checkedEvents: 0,
     checkpointsVerified: 0,
-    unsealed,
+    unsealed: 0,
     signaturesChecked: publicKey !== undefined,
     keyId: publicKey ? keyIdOf(publicKey) : null,
     chains: [],
@@ -637,30 +747,57 @@ async function verifyWith(
     );
   }
   const progress = { checked: 0, total };
-  for (const key of chainKeys) {
-    const chain = await verifyChain({
-      executor,
-      tables,
-      tenantId: tenants.get(key) ?? null,
-      head: heads.get(key),
-      anchor: anchors.get(key),
-      checkpoints: checkpoints.get(key) ?? [],
-      publicKey,
-      from: config.from,
-      to: config.to,
-      batchSize: config.batchSize,
-      maxProblems: config.maxProblems,
-      onBatch: (n) => {
-        progress.checked += n;
-        config.onProgress?.({ ...progress });
-      },
-      warnings: report.warnings,
-    });
+  const workers = workerCount(config.workers, total);
+  const pool = createHashPool(workers);
+  // Chains are independent: with PostgreSQL, several are verified at once, each on its own connection in
+  // the same snapshot, while the first connection counts the events not sealed yet.
+  const lanes = lane ? Math.max(1, Math.min(chainKeys.length, laneCount(config.concurrency))) : 1;
+  const results = new Array<Awaited<ReturnType<typeof verifyChain>>>(chainKeys.length);
+  const warnings: string[][] = chainKeys.map(() => []);
+  let nextChain = 0;
+  const work = async (on: SqlExecutor) => {
+    for (let i = nextChain++; i < chainKeys.length; i = nextChain++) {
+      const key = chainKeys[i] as string;
+      results[i] = await verifyChain({
+        executor: on,
+        tables,
+        tenantId: tenants.get(key) ?? null,
+        head: heads.get(key),
+        anchor: anchors.get(key),
+        checkpoints: checkpoints.get(key) ?? [],
+        publicKey,
+        from: config.from,
+        to: config.to,
+        batchSize: config.batchSize,
+        maxProblems: config.maxProblems,
+        onBatch: (n) => {
+          progress.checked += n;
+          config.onProgress?.({ ...progress });
+        },
+        warnings: warnings[i] as string[],
+        pool,
+        depth: Math.max(1, workers),
+      });
+    }
+  };
+  let sealedState: Awaited<ReturnType<typeof unsealedEvents>>;
+  try {
+    const extra = lane && lanes > 1 ? await startLanes(lane, lanes - 1, work) : [];
+    await work(executor);
+    await Promise.all(extra);
+    sealedState = await unsealedEvents(executor, tables, config.tenantId, config.maxProblems);
+  } finally {
+    await pool.close();
+  }
+  for (let i = 0; i < chainKeys.length; i++) {
+    const chain = results[i] as Awaited<ReturnType<typeof verifyChain>>;
+    report.warnings.push(...(warnings[i] as string[]));
     report.chains.push(chain.summary);
     report.checkedEvents += chain.summary.events;
     report.checkpointsVerified += chain.summary.checkpoints;
     report.problems.push(...chain.problems);
   }
+  report.unsealed = sealedState.waiting;
   report.problems.push(...sealedState.problems);
   const rank = (p: VerifyProblem) => (p.kind === 'checkpoint' ? 1 : 0);
   const eventFirst = [...report.problems].sort((a, b) => rank(a) - rank(b));
@@ -668,6 +805,58 @@ async function verifyWith(
   report.firstProblem = eventFirst[0] ?? null;
   report.ok = report.problems.length === 0;
   return report;
+}
+
+/** How long an extra connection may take to start before the verification goes on without it. */
+const LANE_START_MS = 1000;
+
+/**
+ * Starts up to `count` extra connections running `work`, and resolves with the work of those that
+ * started in time. A connection the pool cannot give soon (a small pool) is given up, never waited for:
+ * the first connection does the work without it, and when it starts later it does nothing.
+ */
+async function startLanes(
+  lane: Lane,
+  count: number,
+  work: (executor: SqlExecutor) => Promise<void>,
+): Promise<Promise<void>[]> {
+  let givenUp = false;
+  const runs: Promise<void>[] = [];
+  const running: boolean[] = [];
+  const begun: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    running.push(false);
+    let began!: () => void;
+    begun.push(
+      new Promise<void>((resolve) => {
+        began = resolve;
+      }),
+    );
+    const run = lane(async (executor) => {
+      if (givenUp) return;
+      running[i] = true;
+      began();
+      await work(executor);
+    });
+    run.then(began, began);
+    // An error counts from a connection that did work; one that could not start is simply not needed.
+    runs.push(
+      run.catch((error: unknown) => {
+        if (running[i]) throw error;
+      }),
+    );
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(begun),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, LANE_START_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  givenUp = true;
+  for (const run of runs) run.catch(() => undefined);
+  return runs.filter((_, i) => running[i]);
 }
 
 /**
@@ -727,6 +916,9 @@ interface ChainInput {
   maxProblems: number;
   onBatch: (events: number) => void;
   warnings: string[];
+  pool: HashPool;
+  /** Pages checked ahead of the walk. */
+  depth: number;
 }
 
 async function seqAt(input: ChainInput, edge: 'min' | 'max', time: Date): Promise<number | null> {
@@ -828,69 +1020,88 @@ async function verifyChain(
     (c) => c.firstSeq >= startSeq && (endSeq === null || c.lastSeq <= endSeq || !bounded),
   );
   let ci = 0;
-  let leaves: { seq: number; hash: string }[] = [];
-  let verified = 0;
+  // The stored hashes of the checkpoint being walked, and whether they came without a gap.
+  let leaves: string[] = [];
+  let leavesInOrder = true;
+  const checked: Promise<string | null>[] = [];
   const finish = (cp: Checkpoint) => {
-    const complete =
-      leaves.length === cp.lastSeq - cp.firstSeq + 1 && leaves.every((l, i) => l.seq === cp.firstSeq + i);
-    if (!complete) {
-      checkpointProblem(
-        cp,
-        cp.lastSeq,
-        `Checkpoint ${cp.id.slice(0, 12)} covers seq ${cp.firstSeq}-${cp.lastSeq}, but ${leaves.length} of those events are there.`,
-      );
-    } else if (merkleRoot(leaves.map((l) => l.hash)) !== cp.merkleRoot) {
-      checkpointProblem(
-        cp,
-        cp.lastSeq,
-        `The events of seq ${cp.firstSeq}-${cp.lastSeq} do not match the Merkle root of checkpoint ${cp.id.slice(0, 12)}.`,
-      );
-    } else if ((leaves.at(-1) as { hash: string }).hash !== cp.lastHash) {
-      checkpointProblem(
-        cp,
-        cp.lastSeq,
-        `The last hash of checkpoint ${cp.id.slice(0, 12)} is not the hash of seq ${cp.lastSeq}.`,
-      );
-    } else verified += 1;
+    const size = cp.lastSeq - cp.firstSeq + 1;
+    const these = leaves;
     leaves = [];
+    if (!leavesInOrder || these.length !== size) {
+      const count = these.length;
+      checked.push(
+        Promise.resolve(
+          `Checkpoint ${cp.id.slice(0, 12)} covers seq ${cp.firstSeq}-${cp.lastSeq}, but ${count} of those events are there.`,
+        ),
+      );
+      leavesInOrder = true;
+      return;
+    }
+    // The Merkle root is computed by the hash pool while the walk goes on.
+    const root = input.pool.run<string>({ kind: 'merkle', leaves: these });
+    checked.push(
+      root.then((value) => {
+        if (value !== cp.merkleRoot) {
+          return `The events of seq ${cp.firstSeq}-${cp.lastSeq} do not match the Merkle root of checkpoint ${cp.id.slice(0, 12)}.`;
+        }
+        if (these.at(-1) !== cp.lastHash) {
+          return `The last hash of checkpoint ${cp.id.slice(0, 12)} is not the hash of seq ${cp.lastSeq}.`;
+        }
+        return null;
+      }),
+    );
+  };
+  const outcomes: Checkpoint[] = [];
+  const finishing = (cp: Checkpoint) => {
+    outcomes.push(cp);
+    finish(cp);
   };
   const onLeaf = (seq: number, hash: string) => {
     let cp = inRange[ci];
     while (cp && seq > cp.lastSeq) {
-      finish(cp);
+      finishing(cp);
       cp = inRange[++ci];
     }
     if (cp && seq >= cp.firstSeq) {
-      leaves.push({ seq, hash });
+      if (seq !== cp.firstSeq + leaves.length) leavesInOrder = false;
+      leaves.push(hash);
       if (seq === cp.lastSeq) {
-        finish(cp);
+        finishing(cp);
         ci += 1;
       }
     }
   };
   const walker = new ChainWalker(tenantId, startSeq, startPrev, input.maxProblems, onLeaf);
   let queue: Entry[] = [];
+  const single: Entry[] = [];
   const drain = (final: boolean) => {
     let i = 0;
     while (i < queue.length) {
       let end = i + 1;
       while (end < queue.length && (queue[end] as Entry).seq === (queue[i] as Entry).seq) end++;
       if (end >= queue.length && !final) break;
-      walker.step(queue.slice(i, end), queue[end]);
+      if (end === i + 1) {
+        single[0] = queue[i] as Entry;
+        walker.step(single, queue[end]);
+      } else walker.step(queue.slice(i, end), queue[end]);
       i = end;
     }
-    queue = queue.slice(i);
+    queue = i === 0 ? queue : queue.slice(i);
   };
   if (endSeq === null || endSeq >= startSeq) {
     for await (const batch of readChain(
       input.executor,
       input.tables,
       tenantId,
-      startSeq,
+      { seq: startSeq, prev: startPrev },
       endSeq,
       input.batchSize,
+      input.pool,
+      input.depth,
     )) {
-      queue.push(...batch);
+      if (queue.length === 0) queue = batch;
+      else for (const entry of batch) queue.push(entry);
       drain(false);
       input.onBatch(batch.length);
     }
@@ -899,7 +1110,14 @@ async function verifyChain(
   // Checkpoints whose range was not (fully) seen.
   for (; ci < inRange.length; ci++) {
     const cp = inRange[ci] as Checkpoint;
-    if (cp.lastSeq <= walker.lastStoredSeq || !bounded) finish(cp);
+    if (cp.lastSeq <= walker.lastStoredSeq || !bounded) finishing(cp);
+  }
+  let verified = 0;
+  for (let i = 0; i < checked.length; i++) {
+    const cp = outcomes[i] as Checkpoint;
+    const wrong = await (checked[i] as Promise<string | null>);
+    if (wrong) checkpointProblem(cp, cp.lastSeq, wrong);
+    else verified += 1;
   }
   // The end of the chain: compared with the head read before the walk, then with the head after it
   // (the sealer may have sealed more meanwhile).
