@@ -25,6 +25,13 @@ export interface PgliteStoreOptions {
   schema?: string;
   /** An existing PGlite instance to use instead of creating one; `close()` then leaves it open. */
   db?: PGliteLike;
+  /**
+   * Keep the pg_trgm index that makes free-text search fast (default true). Every insert pays for it;
+   * false drops it at the next `migrate()` and searches scan again. A `db` of your own must load the
+   * extension for the index to be made (`PGlite.create({ extensions: { pg_trgm } })`), and once a
+   * database has the index, every PGlite that writes to it must load the extension.
+   */
+  textSearchIndex?: boolean;
 }
 
 /** Serializes work on the single PGlite connection: one statement or transaction at a time. */
@@ -132,6 +139,7 @@ export function pgliteStore(options: PgliteStoreOptions = {}): SqlAuditStore {
     partitioned: false,
     schema: options.schema,
     target,
+    ...(options.textSearchIndex === undefined ? {} : { textSearchIndex: options.textSearchIndex }),
     onClose: async () => {
       if (!owned || !opening) return;
       const instance = await mutex.run(() => opening ?? Promise.resolve(undefined)).catch(() => undefined);

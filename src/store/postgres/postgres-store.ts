@@ -45,6 +45,11 @@ export interface PostgresStoreOptions {
   connectionTimeoutMillis?: number;
   /** Receives errors of idle pooled connections (the server restarted, the network dropped them). */
   onPoolError?: (error: AuditkitError) => void;
+  /**
+   * Keep the pg_trgm index that makes free-text search fast (default true). Every insert pays for it
+   * (see docs/ui.md); false drops it at the next `migrate()` and searches scan again.
+   */
+  textSearchIndex?: boolean;
 }
 
 /**
@@ -159,6 +164,7 @@ export function postgresStore(
     max: options.max ?? connection.max,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? connection.connectionTimeoutMillis,
     onPoolError: options.onPoolError ?? connection.onPoolError,
+    textSearchIndex: options.textSearchIndex ?? connection.textSearchIndex,
   };
   const given = connection.pool;
   if (!given && (typeof connection.connectionString !== 'string' || connection.connectionString === '')) {
@@ -201,6 +207,7 @@ export function postgresStore(
     partitioned: true,
     schema: settings.schema,
     target,
+    ...(settings.textSearchIndex === undefined ? {} : { textSearchIndex: settings.textSearchIndex }),
     onClose: async () => {
       if (!opening) return;
       const pool = await opening.catch(() => undefined);

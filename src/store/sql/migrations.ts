@@ -1,7 +1,7 @@
 import { AuditkitError } from '../../core/errors.js';
 import { isConnectionError, toStoreError } from './sql-errors.js';
 import { inTransaction, quoteIdent, type SqlDialect, type SqlExecutor } from './sql-executor.js';
-import { TEXT_SEARCH_MIGRATION } from './text-search.js';
+import { TEXT_SEARCH_MIGRATION, textSearchUpkeep } from './text-search.js';
 
 /** What a migration gets to write its SQL: the dialect and the (quoted) schema it works in. */
 export interface MigrationContext extends SqlDialect {
@@ -9,6 +9,8 @@ export interface MigrationContext extends SqlDialect {
   schema: string;
   /** A name qualified with the schema and quoted: `qualify('audit_events')` is `"public"."audit_events"`. */
   qualify(name: string): string;
+  /** The store's choice about the free-text index (see text-search.ts); undefined when the runner has none. */
+  textSearchIndex?: boolean;
 }
 
 /**
@@ -145,6 +147,11 @@ export interface RunMigrationsOptions {
   migrations?: readonly Migration[];
   /** Where the database is, for messages. */
   target: string;
+  /**
+   * The store's free-text index choice: true creates it when missing, false drops it, after the
+   * migrations (see `textSearchUpkeep`). Undefined leaves it as migration 5 made it.
+   */
+  textSearchIndex?: boolean;
 }
 
 /**
@@ -161,6 +168,7 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<numb
     ...dialect,
     schema: quoted,
     qualify: (name) => `${quoted}.${quoteIdent(name)}`,
+    ...(options.textSearchIndex === undefined ? {} : { textSearchIndex: options.textSearchIndex }),
   };
   const ledger = context.qualify('auditkit_migrations');
   let current: Migration | undefined;
@@ -188,6 +196,8 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<numb
         ran.push(migration.version);
       }
       current = undefined;
+      // Under the same lock, so two processes never create (or drop) the index at once.
+      for (const statement of textSearchUpkeep(context)) await tx.query(statement);
       return ran;
     });
   } catch (error) {

@@ -48,6 +48,11 @@ export interface SqlAuditStoreOptions {
   onClose?: () => Promise<void>;
   /** The clock used to pick partitions to create ahead; tests replace it. */
   now?: () => Date;
+  /**
+   * Keep a pg_trgm index for free-text search (default true; see `text-search.ts`). It makes a search
+   * for a rare term read a few rows instead of the table, and costs every insert; false drops it.
+   */
+  textSearchIndex?: boolean;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -75,6 +80,7 @@ export class SqlAuditStore implements AuditStore {
   readonly #migrations: readonly Migration[];
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #now: () => Date;
+  readonly #textSearchIndex: boolean;
   readonly #insertSql: string;
   readonly #insertIdempotentSql: string;
   /** Months whose partition is known to exist, and creations under way. */
@@ -93,6 +99,7 @@ export class SqlAuditStore implements AuditStore {
     this.#migrations = options.migrations ?? MIGRATIONS;
     this.#onClose = options.onClose;
     this.#now = options.now ?? (() => new Date());
+    this.#textSearchIndex = options.textSearchIndex ?? true;
     const columns = INSERT_COLUMNS.map(([name]) => name).join(', ');
     this.#insertSql =
       `WITH inserted AS (INSERT INTO ${this.table} (${columns}) SELECT * FROM ${insertRowSource()} ` +
@@ -121,6 +128,7 @@ export class SqlAuditStore implements AuditStore {
       schema: this.schema,
       migrations: this.#migrations,
       target: this.#target,
+      textSearchIndex: this.#textSearchIndex,
     });
     if (this.partitioned) {
       const now = this.#now();

@@ -227,6 +227,42 @@ describe('free-text index on PGlite', () => {
     }
   });
 
+  it('textSearchIndex: false records migration 5 without the index, drops one made before, and true brings it back', async () => {
+    const db = await PGlite.create({ extensions: { pg_trgm } });
+    const withOption = (textSearchIndex?: boolean) =>
+      pgliteStore({ db, schema: 'switch', ...(textSearchIndex === undefined ? {} : { textSearchIndex }) });
+    try {
+      const off = withOption(false);
+      await off.migrate();
+      expect(await indexNames(off)).toEqual([]);
+      const ledger = await db.query('SELECT 1 FROM switch.auditkit_migrations WHERE version = 5');
+      expect(ledger.rows).toHaveLength(1);
+      const { events, rare } = corpus(200);
+      await off.append([...events, ...rare]);
+      expect((await off.query({ text: 'quokka' })).events.map((e) => e.id)).toEqual(
+        expectedIds([...events, ...rare], 'quokka'),
+      );
+      await off.close();
+
+      const on = withOption();
+      await on.migrate();
+      expect(await indexNames(on)).toEqual([TEXT_SEARCH_INDEX]);
+      await on.migrate(); // nothing to do the second time
+      expect(await indexNames(on)).toEqual([TEXT_SEARCH_INDEX]);
+      expect((await on.query({ text: 'quokka' })).events.map((e) => e.id)).toEqual(
+        expectedIds([...events, ...rare], 'quokka'),
+      );
+      await on.close();
+
+      const offAgain = withOption(false);
+      await offAgain.migrate();
+      expect(await indexNames(offAgain)).toEqual([]);
+      await offAgain.close();
+    } finally {
+      await db.close();
+    }
+  });
+
   it('an existing PGlite that loaded pg_trgm gets the index', async () => {
     const db = await PGlite.create({ extensions: { pg_trgm } });
     const own = pgliteStore({ db, schema: 'audit' });
@@ -347,6 +383,49 @@ describe.skipIf(!url)(`free-text index on PostgreSQL${url ? '' : ` (skipped: ${s
       expect((await store.query({ text: term })).events.map((e) => e.id)).toEqual(
         expectedIds([...events, ...rare], term),
       );
+    }
+  });
+
+  it('a later migrate() creates the index once pg_trgm is installed; textSearchIndex: false drops it', async () => {
+    const db = await freshDatabase();
+    const role = uniqueSchemaName('later');
+    roles.push(role);
+    await admin.query(`CREATE ROLE "${role}" LOGIN`);
+    const owner = new pg.Client({ connectionString: db.url });
+    await owner.connect();
+    try {
+      await owner.query(`REVOKE CREATE ON DATABASE "${db.name}" FROM PUBLIC`);
+      await owner.query(`CREATE SCHEMA audit AUTHORIZATION "${role}"`);
+      const asRole = new URL(db.url);
+      asRole.username = role;
+      const first = open(asRole.toString(), 'audit');
+      await first.migrate();
+      await first.append([makeEvent({ occurredAt: new Date('2019-05-01T00:00:00Z'), message: 'before' })]);
+      expect(await indexNames(first)).toEqual([]);
+      // A database administrator installs the extension, in a schema of its own the role may not use yet.
+      await owner.query('CREATE SCHEMA extensions');
+      await owner.query('CREATE EXTENSION pg_trgm SCHEMA extensions');
+      await first.migrate();
+      expect(await indexNames(first)).toEqual([]);
+      await owner.query(`GRANT USAGE ON SCHEMA extensions TO "${role}"`);
+      await first.migrate();
+      expect(await indexNames(first)).toEqual([TEXT_SEARCH_INDEX]);
+      expect((await first.query({ text: 'befor' })).events.map((e) => e.message)).toEqual(['before']);
+
+      const off = postgresStore({
+        connectionString: asRole.toString(),
+        schema: 'audit',
+        textSearchIndex: false,
+      });
+      stores.push(off);
+      await off.migrate();
+      expect(await indexNames(off)).toEqual([]);
+      const children = await owner.query(
+        `SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = 'audit' AND indexdef LIKE '%gin_trgm_ops%'`,
+      );
+      expect(children.rows[0]?.n).toBe(0); // gone from every partition too
+    } finally {
+      await owner.end();
     }
   });
 

@@ -1,4 +1,4 @@
-import type { Migration } from './migrations.js';
+import type { Migration, MigrationContext } from './migrations.js';
 
 /** The columns `AuditQuery.text` searches, in the order of the indexed expression. */
 export const TEXT_SEARCH_COLUMNS = [
@@ -49,25 +49,23 @@ function dollarQuoted(body: string): string {
 }
 
 /**
- * Migration 5: a GIN trigram index over {@link TEXT_SEARCH_EXPRESSION}, so a free-text search reads
- * the few matching rows instead of the whole table. It creates the `pg_trgm` extension when it may
- * (a trusted extension since PostgreSQL 13: the CREATE privilege on the database is enough; PGlite has
- * it when the store loads it). Without the extension, or the right to create it, the migration changes
- * nothing and searches stay the sequential ILIKE they were: never an error. On a partitioned table the
- * index is created on the parent, so every partition, present and future, has it.
- *
- * The extension may live in any schema (an `extensions` schema, say): its operator class is named with it.
+ * A PL/pgSQL block that creates the index unless it exists: `pg_trgm` first when it may (a trusted
+ * extension since PostgreSQL 13, so the CREATE privilege on the database is enough; PGlite has it when
+ * the store loads it). Without the extension, or the right to create it, it changes nothing and searches
+ * stay the sequential ILIKE they were: never an error. The extension may live in any schema (an
+ * `extensions` schema, say): its operator class is named with it. On a partitioned table the index is
+ * created on the parent, so every partition, present and future, has it.
  */
-export const TEXT_SEARCH_MIGRATION: Migration = {
-  version: 5,
-  name: 'index free text with pg_trgm when available',
-  up: ({ qualify }) => {
-    const table = qualify('audit_events');
-    const create = `CREATE INDEX IF NOT EXISTS ${TEXT_SEARCH_INDEX} ON ${table} USING gin (${TEXT_SEARCH_EXPRESSION} `;
-    const body = `
+function createIndexBlock({ qualify }: MigrationContext): string {
+  const table = qualify('audit_events');
+  const create = `CREATE INDEX IF NOT EXISTS ${TEXT_SEARCH_INDEX} ON ${table} USING gin (${TEXT_SEARCH_EXPRESSION} `;
+  const body = `
 DECLARE
   trgm_schema text;
 BEGIN
+  IF to_regclass(${literal(qualify(TEXT_SEARCH_INDEX))}) IS NOT NULL THEN
+    RETURN;
+  END IF;
   BEGIN
     CREATE EXTENSION IF NOT EXISTS pg_trgm;
   EXCEPTION WHEN OTHERS THEN
@@ -78,13 +76,41 @@ BEGIN
     FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
    WHERE e.extname = 'pg_trgm';
   IF trgm_schema IS NOT NULL THEN
-    EXECUTE ${literal(create)} || quote_ident(trgm_schema) || '.gin_trgm_ops)';
+    BEGIN
+      EXECUTE ${literal(create)} || quote_ident(trgm_schema) || '.gin_trgm_ops)';
+    EXCEPTION WHEN insufficient_privilege OR undefined_object THEN
+      -- The extension's schema is not ours to use (no USAGE): the same as no extension.
+      NULL;
+    END;
   END IF;
 END
 `;
-    return [`DO ${dollarQuoted(body)}`];
-  },
+  return `DO ${dollarQuoted(body)}`;
+}
+
+/**
+ * Migration 5: the GIN trigram index over {@link TEXT_SEARCH_EXPRESSION}, so a free-text search reads
+ * the few matching rows instead of the whole table (see {@link createIndexBlock} for when it cannot be
+ * had). A store created with `textSearchIndex: false` records the migration without creating anything.
+ */
+export const TEXT_SEARCH_MIGRATION: Migration = {
+  version: 5,
+  name: 'index free text with pg_trgm when available',
+  up: (context) => (context.textSearchIndex === false ? [] : [createIndexBlock(context)]),
 };
+
+/**
+ * What every `migrate()` of a store runs after the migrations, in their transaction: with the index
+ * wanted, create it if it is missing (the extension became available, or the store was switched back
+ * on); with `textSearchIndex: false`, drop it (every insert pays for it). Runners that do not know the
+ * store's choice (`undefined`) leave the index as it is.
+ */
+export function textSearchUpkeep(context: MigrationContext): string[] {
+  if (context.textSearchIndex === undefined) return [];
+  return context.textSearchIndex
+    ? [createIndexBlock(context)]
+    : [`DROP INDEX IF EXISTS ${context.qualify(TEXT_SEARCH_INDEX)}`];
+}
 
 /** A SQL string literal (standard_conforming_strings: only quotes are doubled). */
 function literal(text: string): string {
