@@ -266,6 +266,97 @@ describe('fanoutStore', () => {
     await store.close();
   });
 
+  describe('summarize()', () => {
+    const unreachable = new AuditkitError('store_unavailable', 'connection refused (injected)');
+    /** A store whose every call fails like a lost connection, with or without a summarize method. */
+    const downStore = (withSummarize: boolean): AuditStore => ({
+      name: 'down',
+      migrate: async () => {},
+      append: () => Promise.reject(unreachable),
+      query: () => Promise.reject(unreachable),
+      get: () => Promise.reject(unreachable),
+      ...(withSummarize ? { summarize: () => Promise.reject(unreachable) } : {}),
+      close: async () => {},
+    });
+    /** The same store without summarize: what a store that cannot aggregate looks like. */
+    const withoutSummarize = (inner: AuditStore): AuditStore => ({
+      name: `plain(${inner.name})`,
+      migrate: () => inner.migrate(),
+      append: (events) => inner.append(events),
+      query: (q) => inner.query(q),
+      get: (id) => inner.get(id),
+      close: () => inner.close(),
+    });
+    const day = { bucket: 'day' } as const;
+    // Two stores shared by these tests (each uses an organisation of its own); fan-outs over them are
+    // never closed, since closing one would close the stores.
+    let primary: AuditStore;
+    let secondary: AuditStore;
+    beforeAll(async () => {
+      primary = pgliteStore();
+      secondary = pgliteStore();
+      await Promise.all([primary.migrate(), secondary.migrate()]);
+    });
+    afterAll(async () => {
+      await Promise.all([primary.close(), secondary.close()]);
+    });
+
+    it('mode fallback: aggregates in the primary, and in the fallback store while the primary is down', async () => {
+      const store = fanoutStore({ primary, secondaries: [secondary], mode: 'fallback' });
+      const tenantId = `org_${randomUUID()}`;
+      await store.append(batch(3, tenantId));
+      await secondary.append(batch(1, tenantId)); // only the secondary has this one
+      expect(typeof store.summarize).toBe('function');
+      const summary = await store.summarize?.({ tenantId }, day);
+      expect(summary).toEqual(await primary.summarize?.({ tenantId }, day));
+      expect(summary?.total).toBe(3);
+
+      const degraded = fanoutStore({ primary: downStore(true), secondaries: [secondary], mode: 'fallback' });
+      expect((await degraded.summarize?.({ tenantId }, day))?.total).toBe(1);
+      expect(await degraded.summarize?.({ tenantId }, day)).toEqual(
+        await secondary.summarize?.({ tenantId }, day),
+      );
+    });
+
+    it('mode all: aggregates in a healthy store that can, the primary first', async () => {
+      const store = fanoutStore({ primary, secondaries: [secondary] });
+      const tenantId = `org_${randomUUID()}`;
+      await store.append(batch(4, tenantId));
+      await primary.append(batch(1, tenantId)); // so the two differ: which one answered shows
+      expect((await store.summarize?.({ tenantId }, day))?.total).toBe(5);
+      // A primary that cannot aggregate is passed over: every store holds every event in this mode.
+      const mixed = fanoutStore({ primary: withoutSummarize(secondary), secondaries: [primary] });
+      expect((await mixed.summarize?.({ tenantId }, day))?.total).toBe(5);
+      const primaryDown = fanoutStore({ primary: downStore(true), secondaries: [secondary] });
+      expect((await primaryDown.summarize?.({ tenantId }, day))?.total).toBe(4);
+    });
+
+    it('has no summarize when no store it would read from can aggregate, so callers scan pages', () => {
+      expect(
+        fanoutStore({ primary: withoutSummarize(primary), secondaries: [withoutSummarize(secondary)] })
+          .summarize,
+      ).toBe(undefined);
+      // In fallback mode a secondary holds only what the primary missed: it cannot stand in for it.
+      expect(
+        fanoutStore({ primary: withoutSummarize(primary), secondaries: [secondary], mode: 'fallback' })
+          .summarize,
+      ).toBe(undefined);
+    });
+
+    it('passes a bad query on, and says store_unavailable when no store that can aggregate answers', async () => {
+      const store = fanoutStore({ primary, secondaries: [secondary], mode: 'fallback' });
+      await expect(store.summarize?.({ category: 'nope' as never }, day)).rejects.toMatchObject({
+        code: 'invalid_query',
+      });
+      const stuck = fanoutStore({
+        primary: downStore(true),
+        secondaries: [withoutSummarize(secondary)],
+        mode: 'fallback',
+      });
+      await expect(stuck.summarize?.({}, day)).rejects.toMatchObject({ code: 'store_unavailable' });
+    });
+  });
+
   it('reconcile() copies what only a secondary holds into the primary (a lost backlog), idempotently', async () => {
     const primary = pgliteStore();
     const secondary = pgliteStore();

@@ -5,7 +5,14 @@ import type { AuditEvent } from '../../core/event.js';
 import { createReplayer } from '../../pipeline/replayer.js';
 import { createFileSpool } from '../../pipeline/spool/file-spool.js';
 import type { Spool } from '../../pipeline/spool/spool.js';
-import type { AppendResult, AuditPage, AuditQuery, AuditStore } from '../store.js';
+import type {
+  AppendResult,
+  AuditPage,
+  AuditQuery,
+  AuditStore,
+  AuditSummary,
+  SummaryOptions,
+} from '../store.js';
 import { type CopyResult, copyEvents } from './copy-events.js';
 import { createMemoryBacklog } from './memory-backlog.js';
 
@@ -341,13 +348,18 @@ export function fanoutStore(options: FanoutStoreOptions): FanoutStore {
     throw nobodyTookIt(failures);
   };
 
-  /** Reads from the first store that answers: healthy ones first in `all` mode, the primary first otherwise. */
+  /**
+   * Reads from the first store that answers: healthy ones first in `all` mode, the primary first otherwise.
+   * Stores that cannot do the operation (`eligible` false) are passed over.
+   */
   const read = async <T>(
     op: (store: AuditStore) => Promise<T>,
     accept: (value: T) => boolean = () => true,
+    eligible: (store: AuditStore) => boolean = () => true,
   ) => {
-    const order =
-      mode === 'all' ? [...lanes.filter((l) => l.healthy), ...lanes.filter((l) => !l.healthy)] : lanes;
+    const order = (
+      mode === 'all' ? [...lanes.filter((l) => l.healthy), ...lanes.filter((l) => !l.healthy)] : lanes
+    ).filter((lane) => eligible(lane.store));
     let firstError: unknown;
     let fallbackValue: { value: T } | undefined;
     for (const lane of order) {
@@ -363,6 +375,21 @@ export function fanoutStore(options: FanoutStoreOptions): FanoutStore {
     if (fallbackValue) return fallbackValue.value;
     throw firstError;
   };
+
+  // Aggregates come from the store queries would read. In `all` mode every store holds every event, so any
+  // store that can aggregate will do; in `fallback` mode only the primary holds them all (a secondary, up
+  // while the primary is down, answers then, as it does queries). Without one, the fan-out has no
+  // `summarize` and callers scan pages instead (the UI's dashboard does).
+  const canSummarize = (store: AuditStore) => typeof store.summarize === 'function';
+  const summarizable = mode === 'all' ? stores.some(canSummarize) : canSummarize(config.primary);
+  const summarize = summarizable
+    ? (query: AuditQuery, options: SummaryOptions): Promise<AuditSummary> =>
+        read(
+          (store) => (store.summarize as NonNullable<AuditStore['summarize']>).call(store, query, options),
+          undefined,
+          canSummarize,
+        )
+    : undefined;
 
   // Backlogs left on disk by an earlier process are replayed from the start.
   for (const lane of lanes) {
@@ -403,6 +430,7 @@ export function fanoutStore(options: FanoutStoreOptions): FanoutStore {
         (store) => store.get(id),
         (event) => event !== null,
       ),
+    ...(summarize ? { summarize } : {}),
     stats: () => ({
       mode,
       lost,
