@@ -1,11 +1,22 @@
 import type { Auditor } from '../core/auditor.js';
-import { type AuditContext, normaliseActor, tryGetContext } from '../core/context.js';
+import { tryGetContext } from '../core/context.js';
 import { AuditkitError } from '../core/errors.js';
-import type { Actor, AuditEvent } from '../core/event.js';
+import type { AuditEvent } from '../core/event.js';
 import { newEventId } from '../core/ids.js';
 import { REDACTED } from '../core/redact.js';
 import { INSERT_COLUMNS, insertRowSource, toInsertParams } from '../store/sql/event-rows.js';
 import { quoteIdent } from '../store/sql/sql-executor.js';
+import {
+  allTriggers,
+  CATALOG_SQL,
+  catalogGeneration,
+  catalogParams,
+  HAND_OVER_SQL,
+  handOverParams,
+  type TableCatalog,
+  tableCatalogOf,
+} from './capture-catalog.js';
+import { type ChangeContext, changeContext } from './change-context.js';
 import {
   CHANGE_ACTIONS,
   type ChangeOperation,
@@ -17,7 +28,9 @@ import {
   type TableCaptureOptions,
 } from './diff.js';
 import { captureScope } from './scope.js';
+import { auditContextJson } from './triggers/transaction-context.js';
 
+export { refreshCaptureCatalog } from './capture-catalog.js';
 export { forceLog, withoutAuditing } from './scope.js';
 
 /**
@@ -112,14 +125,16 @@ const textOrNull = (value: unknown): string | null =>
  * The capture core shared by the Kysely, Drizzle and TypeORM adapters: decides what is captured,
  * finds primary keys, builds the events (actor, tenant and request from the running audit context,
  * the auditor's redactor) and inserts them through the change's own connection, so they commit or
- * roll back with it.
+ * roll back with it. A table whose changes Auditkit's audit triggers record is left to them
+ * ({@link ChangeCapture.byTriggers}): the adapter only hands them the context ({@link ChangeCapture.handOver}).
  */
 export class ChangeCapture {
   readonly #audit: ChangeAuditor;
   readonly #options: ChangeCaptureOptions;
   readonly #eventsTable: string;
   readonly #chunkSize: number;
-  readonly #keys = new Map<string, Promise<string[]>>();
+  readonly #catalogs = new Map<string, Promise<TableCatalog>>();
+  #generation = catalogGeneration();
   readonly #insertSql: string;
   readonly #reported = new Set<string>();
 
@@ -161,23 +176,61 @@ export class ChangeCapture {
     return options;
   }
 
-  /** The primary key columns of a table: the `primaryKey` setting, else the catalog's (asked once). */
-  primaryKey(execute: ExecuteSql, table: TableRef, options: TableCaptureOptions): Promise<string[]> {
-    if (options.primaryKey && options.primaryKey.length > 0) return Promise.resolve([...options.primaryKey]);
+  /**
+   * What the database says of a table: its primary key, and whether audit triggers record its changes.
+   * Asked once per table, again after `refreshCaptureCatalog()` (which installing triggers calls).
+   */
+  catalog(execute: ExecuteSql, table: TableRef): Promise<TableCatalog> {
+    const generation = catalogGeneration();
+    if (generation !== this.#generation) {
+      this.#catalogs.clear();
+      this.#generation = generation;
+    }
     const qualified = qualifiedName(table);
-    let found = this.#keys.get(qualified);
+    let found = this.#catalogs.get(qualified);
     if (!found) {
-      found = execute(
-        'SELECT a.attname AS name FROM pg_index i ' +
-          'JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) ' +
-          'WHERE i.indrelid = to_regclass($1) AND i.indisprimary ' +
-          'ORDER BY array_position(i.indkey::int2[], a.attnum)',
-        [qualified],
-      ).then((result) => result.rows.map((row) => String(row.name)));
-      found.catch(() => this.#keys.delete(qualified));
-      this.#keys.set(qualified, found);
+      found = execute(CATALOG_SQL, catalogParams(qualified)).then((result) => tableCatalogOf(result.rows[0]));
+      found.catch(() => this.#catalogs.delete(qualified));
+      this.#catalogs.set(qualified, found);
     }
     return found;
+  }
+
+  /**
+   * True when the table's changes are recorded by its audit triggers, so app-level capture must not
+   * record them again: the adapter hands the triggers the context ({@link handOver}) and runs the
+   * statement as it is, whatever the capture settings say of the table (the triggers have their own).
+   */
+  async byTriggers(execute: ExecuteSql, table: TableRef): Promise<boolean> {
+    if (AUDIT_TABLE.test(table.name)) return false;
+    return (await this.catalog(execute, table)).triggered;
+  }
+
+  /**
+   * Hands the running audit context (and `withoutAuditing`) to the table's triggers for the rest of the
+   * transaction, which must be open on `execute`. False when the triggers are gone since the catalog
+   * was read: the change is then the adapter's to capture (the catalog is corrected, no change is lost).
+   */
+  async handOver(execute: ExecuteSql, table: TableRef): Promise<boolean> {
+    const qualified = qualifiedName(table);
+    const result = await execute(
+      HAND_OVER_SQL,
+      handOverParams(await auditContextJson(this.#audit), qualified),
+    );
+    if (allTriggers(result.rows[0])) return true;
+    const known = this.#catalogs.get(qualified);
+    if (known)
+      this.#catalogs.set(
+        qualified,
+        known.then((catalog) => ({ ...catalog, triggered: false })),
+      );
+    return false;
+  }
+
+  /** The primary key columns of a table: the `primaryKey` setting, else the catalog's (asked once). */
+  async primaryKey(execute: ExecuteSql, table: TableRef, options: TableCaptureOptions): Promise<string[]> {
+    if (options.primaryKey && options.primaryKey.length > 0) return [...options.primaryKey];
+    return [...(await this.catalog(execute, table)).primaryKey];
   }
 
   /** How rows of this table are read and recorded (asks the catalog for the key on first use). */
@@ -236,10 +289,8 @@ export class ChangeCapture {
    */
   async record(execute: ExecuteSql, plan: CapturePlan, rows: readonly RowChange[]): Promise<number> {
     if (rows.length === 0) return 0;
-    const context = tryGetContext();
-    const actor = await this.#actor(context);
+    const context = await changeContext(this.#audit, tryGetContext());
     const occurredAt = new Date();
-    const tenantId = context?.tenantId ?? this.#audit.options.tenantId ?? null;
     const { options, table } = plan;
     let batch: AuditEvent[] = [];
     let bytes = 0;
@@ -248,7 +299,7 @@ export class ChangeCapture {
       const target: { type: string; id?: string } = { type: targetType };
       if (id !== null) target.id = id;
       const event = this.#audit.redactor.redactEvent(
-        buildEvent(context, actor, tenantId, { occurredAt, action, target, changes }),
+        buildEvent(context, { occurredAt, action, target, changes }),
       );
       keepNullSides(changes, event.changes);
       batch.push(event);
@@ -303,6 +354,23 @@ export class ChangeCapture {
     this.#audit.reportError(error, error.code);
   }
 
+  /**
+   * Reports (once per table and kind) a write outside a transaction that the table's audit triggers
+   * record without the audit context: a context lasts a transaction, so the adapter could not hand it over.
+   */
+  reportContextLost(table: TableRef, what: string): void {
+    this.#reportOnce(
+      `context_lost:${qualifiedName(table)}:${what}`,
+      new AuditkitError(
+        'change_context_lost',
+        `${what} of ${table.name} ran outside a transaction: its audit trigger records it as the ` +
+          'database user, without the audit context, which only a transaction can carry. Run the ' +
+          'write in a transaction to record its actor and request.',
+        { details: { table: table.name } },
+      ),
+    );
+  }
+
   /** Reports a change this adapter cannot capture (once per table and kind), naming what to do instead. */
   reportUncaptured(table: TableRef, what: string, instead: string): void {
     this.#reportOnce(
@@ -311,27 +379,6 @@ export class ChangeCapture {
         details: { table: table.name },
       }),
     );
-  }
-
-  /** The context's actor, resolved now; a failing actor source is reported and replaced, never thrown. */
-  async #actor(context: AuditContext | undefined): Promise<Actor> {
-    let found: Actor | undefined;
-    if (context?.actor !== undefined) {
-      try {
-        const source = context.actor;
-        found = normaliseActor(await (typeof source === 'function' ? source() : source));
-      } catch (error) {
-        this.#audit.reportError(error, 'actor_resolution_failed');
-      }
-    }
-    let actor: Actor = found ?? { type: context ? 'anonymous' : 'system' };
-    if (context) {
-      actor = { ...actor };
-      if (context.ip !== undefined) actor.ip ??= context.ip;
-      if (context.userAgent !== undefined) actor.userAgent ??= context.userAgent;
-      if (context.sessionId !== undefined) actor.sessionId ??= context.sessionId;
-    }
-    return actor;
   }
 }
 
@@ -373,9 +420,7 @@ export function qualifiedName(table: TableRef): string {
 
 /** The event, built like `audit.record()` builds one from the running context. */
 function buildEvent(
-  context: AuditContext | undefined,
-  actor: Actor,
-  tenantId: string | null,
+  context: ChangeContext,
   input: Pick<AuditEvent, 'occurredAt' | 'action' | 'target' | 'changes'>,
 ): AuditEvent {
   const event: AuditEvent = {
@@ -384,37 +429,16 @@ function buildEvent(
     category: 'change',
     action: input.action,
     outcome: 'success',
-    tenantId,
-    actor,
+    tenantId: context.tenantId,
+    // Each event gets objects of its own: the redactor may clean them in place.
+    actor: { ...context.actor },
     target: input.target,
     changes: input.changes,
   };
-  const correlation = compact({
-    requestId: context?.requestId,
-    traceId: context?.traceId,
-    spanId: context?.spanId,
-    correlationId: context?.correlationId,
-    processId: context?.processId,
-    stepId: context?.stepId,
-  });
-  if (correlation) event.correlation = correlation;
-  if (context?.request) {
-    const request = compact({ ...context.request, id: context.request.id ?? context.requestId });
-    if (request) event.request = request;
-  }
-  if (context?.metadata) event.metadata = { ...context.metadata };
+  if (context.correlation) event.correlation = { ...context.correlation };
+  if (context.request) event.request = { ...context.request };
+  if (context.metadata) event.metadata = { ...context.metadata };
   return event;
-}
-
-function compact<T extends Record<string, unknown>>(value: T): T | undefined {
-  const out: Record<string, unknown> = {};
-  let kept = 0;
-  for (const [key, v] of Object.entries(value)) {
-    if (v === undefined) continue;
-    out[key] = v;
-    kept += 1;
-  }
-  return kept === 0 ? undefined : (out as T);
 }
 
 /**

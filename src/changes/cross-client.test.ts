@@ -233,6 +233,20 @@ describe.each(databases)(
     );
 
     it.skipIf(skip)(
+      'records each change once, by the triggers, when app-level capture is on for the same tables too',
+      async () => {
+        await installTriggers();
+        const fromTriggers = await recorded(rawSqlClient(fx.audit, rawClient));
+        expect(fromTriggers).toHaveLength(SCRIPT_ACTIONS.length);
+        // Each ORM's adapter sees the triggers and only hands them the context of its transaction.
+        for (const client of fx.clients) {
+          expect(await recorded(client), client.name).toEqual(fromTriggers);
+        }
+        expect(fx.errors).toEqual([]);
+      },
+    );
+
+    it.skipIf(skip)(
       'gives a trigger the actor and request of a real HTTP request through withTransactionContext, as app-level capture gets them',
       async () => {
         // Triggers on orders only: the order's change is the trigger's, the order line's app-level capture's.

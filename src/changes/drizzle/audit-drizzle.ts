@@ -224,11 +224,47 @@ function wrapBuilder<B extends object>(builder: B, context: StatementContext): B
   });
 }
 
+/** The database port on a Drizzle database or transaction's driver client. */
+function executorOf(db: DrizzleLike): ExecuteSql {
+  const client = clientOf(db);
+  return async (text, values) => ({ rows: (await client.query(text, [...values])).rows as RowImage[] });
+}
+
 async function runStatement(statement: DrizzleStatement, context: StatementContext): Promise<unknown> {
+  const { capture, table, operation } = context;
+  const triggered = await capture.byTriggers(executorOf(context.root), table);
+  if (!triggered && !capture.captures(table, operation)) return statement.execute();
+  if (context.inTransaction) return recorded(statement, context, context.root, triggered);
+  return context.root.transaction((tx) => recorded(statement, context, tx, triggered));
+}
+
+/**
+ * Runs a statement of a recorded table in the transaction `tx`: as it is after handing the context to
+ * the table's audit triggers, else captured here.
+ */
+async function recorded(
+  statement: DrizzleStatement,
+  context: StatementContext,
+  tx: DrizzleLike,
+  triggered: boolean,
+): Promise<unknown> {
+  if (triggered && (await context.capture.handOver(executorOf(tx), context.table))) {
+    return runOn(statement, tx);
+  }
   const options = context.capture.captures(context.table, context.operation);
-  if (!options) return statement.execute();
-  if (context.inTransaction) return captured(statement, context, context.root, options);
-  return context.root.transaction((tx) => captured(statement, context, tx, options));
+  if (!options) return runOn(statement, tx);
+  return captured(statement, context, tx, options);
+}
+
+/** Runs a statement built on the database on the connection of the transaction `tx`. */
+async function runOn(statement: DrizzleStatement, tx: DrizzleLike): Promise<unknown> {
+  const session = statement.session;
+  statement.session = (tx as unknown as { session: unknown }).session;
+  try {
+    return await statement.execute();
+  } finally {
+    statement.session = session;
+  }
 }
 
 async function captured(
@@ -239,9 +275,7 @@ async function captured(
 ): Promise<unknown> {
   const { operation, table, capture } = context;
   const client = clientOf(tx);
-  const execute: ExecuteSql = async (text, values) => ({
-    rows: (await client.query(text, [...values])).rows as RowImage[],
-  });
+  const execute = executorOf(tx);
   const plan = await capture.plan(execute, table, options);
   const ref = getTableName(statement.config.table as never);
   const items = plan.selectItems(ref);

@@ -228,21 +228,17 @@ class AuditedConnection implements DatabaseConnection {
       return this.inner.executeQuery<R>(compiled);
     }
     const target = targetOf(compiled.query);
-    const options = target ? this.#capture.captures(target.table, target.operation) : null;
-    if (!target || !options) return this.inner.executeQuery<R>(compiled);
-    if (target.merge) {
-      this.#capture.reportUncaptured(
-        target.table,
-        'A MERGE statement',
-        'PostgreSQL cannot return its rows before version 17; use insert/update/delete or trigger mode',
-      );
+    if (!target) return this.inner.executeQuery<R>(compiled);
+    const triggered = await this.#capture.byTriggers(this.#execute, target.table);
+    if (!triggered && !this.#capture.captures(target.table, target.operation)) {
       return this.inner.executeQuery<R>(compiled);
     }
-    if (this.inTransaction) return this.#captured<R>(compiled, target, options);
-    // One statement outside a transaction: the before-image, the change and its events commit together.
+    if (this.inTransaction) return this.#recorded<R>(compiled, target, triggered);
+    // One statement outside a transaction: the before-image (or the context handed to the triggers),
+    // the change and its events commit together.
     await this.inner.executeQuery(CompiledQuery.raw('begin'));
     try {
-      const result = await this.#captured<R>(compiled, target, options);
+      const result = await this.#recorded<R>(compiled, target, triggered);
       await this.inner.executeQuery(CompiledQuery.raw('commit'));
       return result;
     } catch (error) {
@@ -251,14 +247,43 @@ class AuditedConnection implements DatabaseConnection {
     }
   }
 
-  /** A captured statement streamed (`.stream()`) is run whole, then handed over as one chunk. */
+  /** A recorded statement streamed (`.stream()`) is run whole, then handed over as one chunk. */
   async *streamQuery<R>(compiled: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     const target = compiled.query.kind === 'RawNode' ? null : targetOf(compiled.query);
-    if (!target || !this.#capture.tableOptions(target.table)) {
+    const recorded =
+      target !== null &&
+      ((await this.#capture.byTriggers(this.#execute, target.table)) ||
+        this.#capture.tableOptions(target.table) !== null);
+    if (!recorded) {
       yield* this.inner.streamQuery<R>(compiled, chunkSize);
       return;
     }
     yield await this.executeQuery<R>(compiled);
+  }
+
+  /**
+   * Runs a statement of a recorded table inside the transaction: as it is after handing the context to
+   * the table's audit triggers, else captured here.
+   */
+  async #recorded<R>(
+    compiled: CompiledQuery,
+    target: Target & { merge?: true },
+    triggered: boolean,
+  ): Promise<QueryResult<R>> {
+    if (triggered && (await this.#capture.handOver(this.#execute, target.table))) {
+      return this.inner.executeQuery<R>(compiled);
+    }
+    const options = this.#capture.captures(target.table, target.operation);
+    if (!options) return this.inner.executeQuery<R>(compiled);
+    if (target.merge) {
+      this.#capture.reportUncaptured(
+        target.table,
+        'A MERGE statement',
+        'PostgreSQL cannot return its rows before version 17; use insert/update/delete or trigger mode',
+      );
+      return this.inner.executeQuery<R>(compiled);
+    }
+    return this.#captured<R>(compiled, target, options);
   }
 
   #track(sql: string): void {

@@ -467,7 +467,11 @@ export function typeormClient(manager: EntityManager): OrmClient {
       await users.remove(await users.findOneByOrFail({ id }));
     },
     async upsertLine(line) {
-      await lines.upsert(line, ['order_id', 'line_no']);
+      // In a transaction, as an app using trigger mode should: TypeORM runs upsert() outside one, where
+      // the audit context cannot reach the triggers.
+      await manager.transaction((inner) =>
+        inner.getRepository(typeormLines).upsert(line, ['order_id', 'line_no']),
+      );
     },
     async insertWide(values) {
       const wide = manager.getRepository(typeormWide);

@@ -1,10 +1,12 @@
 import type { Auditor } from '../../core/auditor.js';
-import { type AuditContext, normaliseActor, tryGetContext } from '../../core/context.js';
+import { tryGetContext } from '../../core/context.js';
 import { AuditkitError } from '../../core/errors.js';
-import type { Actor, AuditEvent } from '../../core/event.js';
+import type { AuditEvent } from '../../core/event.js';
 import { newEventId } from '../../core/ids.js';
 import { storableJsonText } from '../../store/sql/event-rows.js';
 import type { ExecuteSql } from '../capture.js';
+import { changeContext } from '../change-context.js';
+import { captureScope } from '../scope.js';
 import { CONTEXT_SETTING } from './trigger-sql.js';
 
 /** The parts of an auditor the context needs (any `Auditor` fits). */
@@ -59,65 +61,27 @@ export type TransactionOf<C> = C extends (...args: never[]) => unknown
 /** The statement that hands the context to the triggers, for the rest of the transaction. */
 export const SET_CONTEXT_SQL = `SELECT set_config('${CONTEXT_SETTING}', $1, true)`;
 
-/** The context's actor, resolved now; a failing source is reported and replaced, never thrown. */
-async function contextActor(audit: ContextAuditor, context: AuditContext | undefined): Promise<Actor> {
-  let found: Actor | undefined;
-  if (context?.actor !== undefined) {
-    try {
-      const source = context.actor;
-      found = normaliseActor(await (typeof source === 'function' ? source() : source));
-    } catch (error) {
-      audit.reportError(error, 'actor_resolution_failed');
-    }
-  }
-  const actor: Actor = { ...(found ?? { type: context ? 'anonymous' : 'system' }) };
-  if (context?.ip !== undefined) actor.ip ??= context.ip;
-  if (context?.userAgent !== undefined) actor.userAgent ??= context.userAgent;
-  if (context?.sessionId !== undefined) actor.sessionId ??= context.sessionId;
-  return actor;
-}
-
-function compact<T extends Record<string, unknown>>(value: T): T | undefined {
-  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-  return entries.length === 0 ? undefined : (Object.fromEntries(entries) as T);
-}
-
 /**
  * The JSON the audit triggers read from `auditkit.context`: tenant, actor (resolved now, so a lazy
  * actor set by authentication is seen), correlation ids, request summary and metadata of the running
  * audit context, masked by the auditor's redactor like every event. Outside any context the actor is
- * `system`, as for `audit.record()`.
+ * `system`, as for `audit.record()`. Inside `withoutAuditing` it says `"capture": "off"`: the triggers
+ * record nothing of the transaction then, except deletes under `forceLog` or of `forceLogDeletes` tables.
  *
  * @example
  * const json = await auditContextJson(audit);
  * await prisma.$transaction([prisma.$executeRaw`SELECT set_config('auditkit.context', ${json}, true)`, prisma.order.update(...)]);
  */
 export async function auditContextJson(audit: ContextAuditor): Promise<string> {
-  const context = tryGetContext();
-  const actor = await contextActor(audit, context);
+  const off = captureScope() === 'off';
   const draft: AuditEvent = {
     id: newEventId(),
     occurredAt: new Date(),
     category: 'change',
     action: 'record.updated',
     outcome: 'success',
-    tenantId: context?.tenantId ?? audit.options.tenantId ?? null,
-    actor,
+    ...(await changeContext(audit, tryGetContext())),
   };
-  const correlation = compact({
-    requestId: context?.requestId,
-    traceId: context?.traceId,
-    spanId: context?.spanId,
-    correlationId: context?.correlationId,
-    processId: context?.processId,
-    stepId: context?.stepId,
-  });
-  if (correlation) draft.correlation = correlation;
-  if (context?.request) {
-    const request = compact({ ...context.request, id: context.request.id ?? context.requestId });
-    if (request) draft.request = request;
-  }
-  if (context?.metadata) draft.metadata = { ...context.metadata };
   // The same masking and cutting as any event: the triggers store these parts as they are.
   const clean = audit.redactor.redactEvent(draft);
   return storableJsonText({
@@ -126,6 +90,7 @@ export async function auditContextJson(audit: ContextAuditor): Promise<string> {
     correlation: clean.correlation,
     request: clean.request,
     metadata: clean.metadata,
+    ...(off ? { capture: 'off' } : {}),
   });
 }
 

@@ -5,6 +5,7 @@ import { hasSqlAccess, type SqlAccess, sqlAccessOf } from '../../integrity/sql-a
 import { MIGRATIONS, runMigrations } from '../../store/sql/migrations.js';
 import { inTransaction, type SqlExecutor } from '../../store/sql/sql-executor.js';
 import type { AuditStore } from '../../store/store.js';
+import { refreshCaptureCatalog } from '../capture-catalog.js';
 import { qualify } from './sql-text.js';
 import { parseTriggerTableOptions, type TriggerTableOptions } from './trigger-options.js';
 import {
@@ -38,7 +39,7 @@ export interface InstalledTrigger {
   table: string;
   schema: string;
   name: string;
-  /** The generated function, in the audit schema. */
+  /** The generated functions' common name, in the audit schema (`_i`, `_u`, `_d` for each operation). */
   functionName: string;
   /** The columns that make `target.id` (empty: the events have no id). */
   primaryKey: string[];
@@ -289,7 +290,7 @@ export function auditTriggers(target: TriggerTarget, settings: AuditTriggersSett
     async install(tables, options) {
       const list = tableList(tables, options);
       await resolved.migrate();
-      return inTransaction(access.executor, async (tx) => {
+      const result = await inTransaction(access.executor, async (tx) => {
         await tx.query(`SELECT pg_advisory_xact_lock(${INSTALL_LOCK_CLASS}, hashtext($1))`, [auditSchema]);
         for (const statement of sharedSql(auditSchema)) await tx.query(statement);
         const done: InstalledTrigger[] = [];
@@ -300,6 +301,9 @@ export function auditTriggers(target: TriggerTarget, settings: AuditTriggersSett
         }
         return done;
       });
+      // The capture adapters of this process leave these tables to the triggers from their next write.
+      refreshCaptureCatalog();
+      return result;
     },
 
     async installSql(tables, options) {
@@ -320,7 +324,7 @@ export function auditTriggers(target: TriggerTarget, settings: AuditTriggersSett
     },
 
     async uninstall(tables) {
-      return inTransaction(access.executor, async (tx) => {
+      const result = await inTransaction(access.executor, async (tx) => {
         await tx.query(`SELECT pg_advisory_xact_lock(${INSTALL_LOCK_CLASS}, hashtext($1))`, [auditSchema]);
         const done: UninstalledTrigger[] = [];
         for (const name of names(tables)) {
@@ -331,7 +335,7 @@ export function auditTriggers(target: TriggerTarget, settings: AuditTriggersSett
           }
           const present = await tx.query<{ n: number }>(
             `SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = ANY($2::text[])`,
-            [qualify(found.schema, found.name), `{${TRIGGER_NAMES.insertDelete},${TRIGGER_NAMES.update}}`],
+            [qualify(found.schema, found.name), `{${Object.values(TRIGGER_NAMES).join(',')}}`],
           );
           const registered = (await registryExists(tx))
             ? (
@@ -352,6 +356,9 @@ export function auditTriggers(target: TriggerTarget, settings: AuditTriggersSett
         }
         return done;
       });
+      // ...and capture them again from their next write.
+      refreshCaptureCatalog();
+      return result;
     },
 
     async uninstallSql(tables) {
@@ -370,7 +377,9 @@ export function auditTriggers(target: TriggerTarget, settings: AuditTriggersSett
           `SELECT r.table_schema, r.table_name, r.function_name, r.options, r.primary_key, r.columns,
              r.installed_at, r.updated_at, c.oid IS NOT NULL AS table_exists,
              (SELECT count(*) FROM pg_trigger tg WHERE tg.tgrelid = c.oid AND tg.tgenabled <> 'D'
-                AND tg.tgname IN ('${TRIGGER_NAMES.insertDelete}', '${TRIGGER_NAMES.update}'))::int AS triggers,
+                AND tg.tgname IN (${Object.values(TRIGGER_NAMES)
+                  .map((n) => `'${n}'`)
+                  .join(', ')}))::int AS triggers,
              coalesce((SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]'::json) AS current_columns
            FROM ${qualify(auditSchema, TRIGGERS_TABLE)} r
@@ -392,7 +401,7 @@ export function auditTriggers(target: TriggerTarget, settings: AuditTriggersSett
           primaryKey: Array.isArray(row.primary_key) ? (row.primary_key as string[]) : [],
           installedAt: new Date(row.installed_at as string),
           updatedAt: new Date(row.updated_at as string),
-          active: exists && Number(row.triggers) === 2,
+          active: exists && Number(row.triggers) === Object.keys(TRIGGER_NAMES).length,
           addedColumns: exists ? current.filter((c) => !installedColumns.includes(c)) : [],
           droppedColumns: exists ? installedColumns.filter((c) => !current.includes(c)) : [],
         };

@@ -149,16 +149,25 @@ describe('SQL text', () => {
     expect(Buffer.byteLength(a)).toBeLessThanOrEqual(63);
   });
 
-  it('generates one function and two triggers, skipping byte-identical updates unless asked', () => {
+  it('generates a function and a trigger per operation, skipping byte-identical updates unless asked', () => {
     const statements = installTableSql(plan({}));
-    expect(statements[0]).toMatch(
-      /^CREATE OR REPLACE FUNCTION "audit"\."auditkit_capture_orders_[0-9a-f]{8}"\(\)/,
+    const fn = functionNameFor(orders);
+    for (const [i, suffix] of ['_i', '_u', '_d'].entries()) {
+      expect(statements[i]).toMatch(
+        new RegExp(`^CREATE OR REPLACE FUNCTION "audit"\\."${fn}${suffix}"\\(\\)`),
+      );
+    }
+    expect(statements).toContain(
+      `CREATE TRIGGER auditkit_changes_update AFTER UPDATE ON "shop"."orders" FOR EACH ROW WHEN (OLD.* *<> NEW.*) EXECUTE FUNCTION "audit"."${fn}_u"()`,
     );
     expect(statements).toContain(
-      `CREATE TRIGGER auditkit_changes_update AFTER UPDATE ON "shop"."orders" FOR EACH ROW WHEN (OLD.* *<> NEW.*) EXECUTE FUNCTION "audit"."${functionNameFor(orders)}"()`,
+      `CREATE TRIGGER auditkit_changes_delete AFTER DELETE ON "shop"."orders" FOR EACH ROW EXECUTE FUNCTION "audit"."${fn}_d"()`,
     );
     expect(installTableSql(plan({ recordNoOpUpdates: true })).join('\n')).not.toContain('*<>');
-    expect(triggerFunctionSql(plan({}))).not.toContain('WHERE c.changes IS NOT NULL\n    FROM');
+    // Only updates skip rows whose recorded columns did not change.
+    const [insert, update] = triggerFunctionSql(plan({}));
+    expect(insert).not.toContain('IF ch IS NULL THEN');
+    expect(update).toContain('IF ch IS NULL THEN');
   });
 });
 

@@ -29,7 +29,11 @@ const EVENT_CONTEXT_SETTING = 'auditkit.event_context';
 const CONTEXT_SOURCE_SETTING = 'auditkit.context_source';
 
 /** Names of the triggers put on a business table. */
-export const TRIGGER_NAMES = { insertDelete: 'auditkit_changes', update: 'auditkit_changes_update' } as const;
+export const TRIGGER_NAMES = {
+  insert: 'auditkit_changes_insert',
+  update: 'auditkit_changes_update',
+  delete: 'auditkit_changes_delete',
+} as const;
 
 /** The table of installed triggers (in the audit schema): what `status` lists. */
 export const TRIGGERS_TABLE = 'auditkit_triggers';
@@ -44,6 +48,11 @@ const KEY_SEPARATORS = `E' \\t\\n\\r\\f\\v-_.'`;
 /** The session setting that says the audit table of this schema was found once. */
 function readySetting(auditSchema: string): string {
   return `auditkit.ready_${shortHash(auditSchema)}`;
+}
+
+/** The session setting holding the tenant and actor of changes made without a context. */
+function systemSetting(auditSchema: string): string {
+  return `auditkit.system_${shortHash(auditSchema)}`;
 }
 
 /** The name of the generated trigger function of a table (in the audit schema), at most 63 bytes. */
@@ -64,7 +73,7 @@ const normalisedKey = (key: string) => `translate(lower(${key}), ${KEY_SEPARATOR
 export function sharedSql(auditSchema: string): string[] {
   const q = (name: string) => qualify(auditSchema, name);
   const events = q('audit_events');
-  const ready = `CREATE OR REPLACE FUNCTION ${q('auditkit_trigger_ready')}() RETURNS void LANGUAGE plpgsql AS $ak$
+  const ready = `CREATE OR REPLACE FUNCTION ${q('auditkit_trigger_session')}() RETURNS void LANGUAGE plpgsql AS $ak$
 BEGIN
   -- Once per session: later rows only read the setting. A table dropped after that fails with
   -- PostgreSQL's own "does not exist" error.
@@ -77,6 +86,10 @@ BEGIN
           'or remove the audit triggers with "auditkit triggers uninstall <table>".',
       )};
   END IF;
+  -- Tenant and actor of changes made without a context, for the rest of the session.
+  PERFORM set_config(${sqlString(systemSetting(auditSchema))}, jsonb_build_object('tenantId', NULL, 'actor',
+    jsonb_strip_nulls(jsonb_build_object('type', 'system', 'id', session_user::text,
+      'userAgent', nullif(current_setting('application_name', true), ''), 'ip', host(inet_client_addr()))))::text, false);
   PERFORM set_config(${sqlString(readySetting(auditSchema))}, 'on', false);
 END
 $ak$`;
@@ -209,62 +222,95 @@ $ak$`;
   ];
 }
 
-/** The recording mode of the column named by `e.key` (see `ColumnMode`). */
-function modeSql(plan: TriggerPlan): string {
-  const known = `${sqlString(JSON.stringify(plan.modes))}::jsonb ->> e.key`;
-  if (plan.includeOnly) return `coalesce(${known}, 'x')`;
-  // A column added after the install: recorded, masked when its name looks like a secret.
-  return `coalesce(${known}, CASE WHEN ${normalisedKey('e.key')} ~ ${sqlString(plan.secretPattern)} THEN 'r' ELSE '' END)`;
+/** A jsonb object whose keys are the given column names: a set that `?` looks up in O(log n). */
+function columnSet(plan: TriggerPlan, modes: readonly string[]): string | null {
+  const names = Object.entries(plan.modes)
+    .filter(([, mode]) => modes.includes(mode))
+    .map(([column]) => column);
+  return names.length === 0
+    ? null
+    : `${sqlString(JSON.stringify(Object.fromEntries(names.map((n) => [n, 1]))))}::jsonb`;
 }
 
 /**
- * `{ column: [before, after] }` of one row change, as a subquery producing `changes` (NULL when no
- * recorded column changed). Kept to a few expression nodes: PostgreSQL compiles it on every row.
+ * The statements that put into `ch` one `[before, after]` pair per recorded column of one row change
+ * (NULL when none), cleaned like the redactor cleans values when one might need it, and into `tid`
+ * the target id (`key`). PostgreSQL sets up a statement's expressions again on every row, and only
+ * for the statements that run: so the usual case (no column added since the install, nothing to
+ * clean) runs the smallest expressions, and the rest sits in branches that rarely run.
  */
-function changesSql(plan: TriggerPlan, operation: 'insert' | 'update' | 'delete'): string {
-  const mode = modeSql(plan);
-  const bothMasked = `'["[REDACTED]","[REDACTED]"]'::jsonb`;
+function changesSql(plan: TriggerPlan, operation: Operation, key: string): string {
+  const before =
+    operation === 'insert'
+      ? 'NULL::jsonb'
+      : operation === 'delete'
+        ? 'e.value'
+        : `coalesce(o -> e.key, 'null'::jsonb)`;
+  const after = operation === 'delete' ? 'NULL::jsonb' : 'e.value';
+  const image = operation === 'delete' ? 'o' : 'n';
   const masked = (value: string) =>
-    `CASE WHEN ${value} = 'null'::jsonb THEN 'null'::jsonb ELSE ${REDACTED_JSON} END`;
-  // Excluded columns: known ones are 'x'; with an include list, unknown ones are too.
-  const filter = plan.includeOnly
-    ? `${sqlString(JSON.stringify(plan.modes))}::jsonb ->> e.key <> 'x'`
-    : `${sqlString(JSON.stringify(plan.modes))}::jsonb ->> e.key IS DISTINCT FROM 'x'`;
-  let element: string;
-  let where = filter;
-  let image = 'n';
-  if (operation === 'insert') {
-    element = `CASE ${mode} WHEN '' THEN jsonb_build_array(NULL::jsonb, e.value) WHEN 'r' THEN jsonb_build_array(NULL::jsonb, ${masked('e.value')}) ELSE ${bothMasked} END`;
-  } else if (operation === 'delete') {
-    image = 'o';
-    element = `CASE ${mode} WHEN '' THEN jsonb_build_array(e.value, NULL::jsonb) WHEN 'r' THEN jsonb_build_array(${masked('e.value')}, NULL::jsonb) ELSE ${bothMasked} END`;
+    value === 'NULL::jsonb'
+      ? value
+      : `CASE WHEN ${value} = 'null'::jsonb THEN 'null'::jsonb ELSE ${REDACTED_JSON} END`;
+  const plain = `jsonb_build_array(${before}, ${after})`;
+  const redact = `jsonb_build_array(${masked(before)}, ${masked(after)})`;
+  const hidden = `'["[REDACTED]","[REDACTED]"]'::jsonb`;
+  const redactSet = columnSet(plan, ['r']);
+  const hiddenSet = columnSet(plan, ['c']);
+  const maskBranches = [
+    ...(redactSet ? [`WHEN ${redactSet} ? e.key THEN ${redact}`] : []),
+    ...(hiddenSet ? [`WHEN ${hiddenSet} ? e.key THEN ${hidden}`] : []),
+  ];
+  const known = maskBranches.length > 0 ? `CASE ${maskBranches.join(' ')} ELSE ${plain} END` : plain;
+  const filters: string[] = [];
+  const recorded = columnSet(plan, ['', 'r', 'c']);
+  const excluded = columnSet(plan, ['x']);
+  if (plan.includeOnly) filters.push(recorded ? `${recorded} ? e.key` : 'false');
+  else if (excluded) filters.push(`NOT ${excluded} ? e.key`);
+  if (operation === 'update') filters.push('e.value IS DISTINCT FROM o -> e.key');
+  const where = filters.length > 0 ? ` WHERE ${filters.join(' AND ')}` : '';
+  const select = (element: string) =>
+    `SELECT jsonb_object_agg(e.key, ${element}), ${key} INTO ch, tid FROM jsonb_each(${image}) e${where};`;
+  let aggregate: string;
+  if (plan.includeOnly) {
+    aggregate = select(known); // columns added later are not recorded
   } else {
-    where += ' AND e.value IS DISTINCT FROM o -> e.key';
-    element = `CASE ${mode} WHEN '' THEN jsonb_build_array(coalesce(o -> e.key, 'null'::jsonb), e.value) WHEN 'r' THEN jsonb_build_array(${masked("coalesce(o -> e.key, 'null'::jsonb)")}, ${masked('e.value')}) ELSE ${bothMasked} END`;
+    // A column added after the install: recorded, masked when its name looks like a secret.
+    const plainSet = columnSet(plan, ['']);
+    const secret = `${normalisedKey('e.key')} ~ ${sqlString(plan.secretPattern)}`;
+    const general = `CASE ${[...(plainSet ? [`WHEN ${plainSet} ? e.key THEN ${plain}`] : []), ...maskBranches].join(' ')} WHEN ${secret} THEN ${redact} ELSE ${plain} END`;
+    const columns = `ARRAY[${plan.columns.map((c) => sqlString(c.name)).join(', ')}]::text[]`;
+    aggregate = `IF ${image} - ${columns} = '{}'::jsonb THEN
+    ${select(known)}
+  ELSE
+    -- Columns were added to the table since the install.
+    ${select(general)}
+  END IF;`;
   }
-  return `(SELECT jsonb_object_agg(e.key, ${element}) AS changes FROM jsonb_each(${image}) e WHERE ${where})`;
+  const skip =
+    operation === 'update' && !plan.recordNoOpUpdates
+      ? '\n  IF ch IS NULL THEN\n    RETURN NULL;\n  END IF;'
+      : '';
+  return `${aggregate}${skip}
+  IF ${cleaningNeededSql(plan)} THEN
+    ch := ${qualify(plan.auditSchema, 'auditkit_clean_changes')}(ch, ${sqlString(plan.secretPattern)});
+  END IF;`;
 }
 
 /**
- * The changes as stored: passed through the redactor's cleaning (`auditkit_clean_changes`) when a
- * value might need it: the changes are large (a value may be over 8192 characters), hold `eyJ` (a
- * JSON Web Token), or hold a secret-looking name other than the masked columns' (a key inside a JSON
- * value). One cheap test of the whole object, so ordinary rows never call a function.
+ * True when a value of `ch` might need the redactor's cleaning: the changes are large (a value may be
+ * over 8192 characters), hold `eyJ` (a JSON Web Token), or hold a secret-looking name other than the
+ * masked columns' (a key inside a JSON value; tested only for tables with columns that hold keys).
  */
-function cleanedChangesSql(plan: TriggerPlan, changes: string): string {
+function cleaningNeededSql(plan: TriggerPlan): string {
   const masked = Object.entries(plan.modes)
     .filter(([, mode]) => mode === 'r' || mode === 'c')
     .map(([column]) => sqlString(column));
-  const text =
-    masked.length > 0 ? `(${changes} - ARRAY[${masked.join(', ')}]::text[])::text` : `${changes}::text`;
-  const secret = sqlString(plan.secretPattern);
-  // Only values that can hold keys (json, jsonb, arrays, composites) can hide a secret under a key:
-  // the name test (the costly part) is left out for tables without such columns.
-  const keys = plan.columns.some(holdsKeys) ? ` OR ${normalisedKey(text)} ~ ${secret}` : '';
-  return (
-    `CASE WHEN pg_column_size(${changes}) > 8192 OR strpos(${changes}::text, 'eyJ') > 0${keys} ` +
-    `THEN ${qualify(plan.auditSchema, 'auditkit_clean_changes')}(${changes}, ${secret}) ELSE ${changes} END`
-  );
+  const text = masked.length > 0 ? `(ch - ARRAY[${masked.join(', ')}]::text[])::text` : 'ch::text';
+  const keys = plan.columns.some(holdsKeys)
+    ? ` OR ${normalisedKey(text)} ~ ${sqlString(plan.secretPattern)}`
+    : '';
+  return `pg_column_size(ch) > 8192 OR strpos(ch::text, 'eyJ') > 0${keys}`;
 }
 
 /** The columns of `audit_events` a trigger fills (the rest keep their defaults or stay NULL). */
@@ -272,171 +318,208 @@ const EVENT_COLUMNS =
   'id, occurred_at, category, action, outcome, tenant_id, actor_type, actor_id, actor_label, ' +
   'target_type, target_id, request_id, request_path, data';
 
-/** The flat columns copied from the context, in `EVENT_COLUMNS` order after `outcome`. */
-const CONTEXT_COLUMNS = `ctx ->> 'tenantId', ctx #>> '{actor,type}', ctx #>> '{actor,id}', ctx #>> '{actor,label}'`;
-const REQUEST_COLUMNS = `coalesce(ctx #>> '{correlation,requestId}', ctx #>> '{request,id}'), ctx #>> '{request,path}'`;
+type Operation = 'insert' | 'update' | 'delete';
 
-/** Sets `t`, `at`, `iso` and `eid`: the time of an event and its UUIDv7 (PostgreSQL 15 has no uuidv7()). */
-const STAMP = `t := clock_timestamp();
-    at := date_trunc('milliseconds', t);
-    iso := to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
-    h := lpad(to_hex(round(date_part('epoch', at) * 1000)::bigint), 12, '0');
-    -- 48 bits of milliseconds, version 7, 12 bits of sub-millisecond time (RFC 9562 method 3, so ids
-    -- made one after the other stay in order), then the variant and 62 random bits of a v4 UUID.
-    eid := (substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' ||
-      lpad(to_hex((date_part('microseconds', t)::bigint % 1000) * 4096 / 1000), 3, '0') ||
-      substr(gen_random_uuid()::text, 19))::uuid;`;
+/** The suffix of each operation's function, and the trigger that calls it. */
+const OPERATIONS: Record<Operation, { suffix: string; trigger: string; event: string }> = {
+  insert: { suffix: '_i', trigger: TRIGGER_NAMES.insert, event: 'INSERT' },
+  update: { suffix: '_u', trigger: TRIGGER_NAMES.update, event: 'UPDATE' },
+  delete: { suffix: '_d', trigger: TRIGGER_NAMES.delete, event: 'DELETE' },
+};
 
-function dataSql(action: string, target: string, changes: string): string {
+/** Where an event's context comes from: a change without context (raw SQL), or the transaction's. */
+interface ContextSql {
+  /** tenant_id, actor_type, actor_id, actor_label (in `EVENT_COLUMNS` order). */
+  who: string;
+  /** request_id, request_path. */
+  request: string;
+  /** The event's `data`, given the JSON object of its own fields. */
+  data: (fields: string) => string;
+}
+
+function withoutContext(plan: TriggerPlan): ContextSql {
+  return {
+    who: `NULL, 'system', session_user::text, NULL`,
+    request: 'NULL, NULL',
+    // Tenant and actor of the session, made once per session (see auditkit_trigger_session).
+    data: (fields) => `current_setting(${sqlString(systemSetting(plan.auditSchema))})::jsonb || ${fields}`,
+  };
+}
+const WITH_CONTEXT: ContextSql = {
+  who: `ctx ->> 'tenantId', ctx #>> '{actor,type}', ctx #>> '{actor,id}', ctx #>> '{actor,label}'`,
+  request: `coalesce(ctx #>> '{correlation,requestId}', ctx #>> '{request,id}'), ctx #>> '{request,path}'`,
+  data: (fields) => `ctx || ${fields}`,
+};
+
+/**
+ * A UUIDv7 from the time `t` (PostgreSQL 15 has no uuidv7()): the first 8 bytes are the 48 bits of
+ * milliseconds, version 7 and 12 bits of sub-millisecond time (RFC 9562 method 3, so ids made one
+ * after the other stay in order); the last 8 are those of a v4 UUID (variant and 62 random bits).
+ * Microseconds come from `extract` (exact), so the id's milliseconds are those of `occurred_at`.
+ */
+function uuidSql(t: string): string {
+  const us = `(extract(epoch FROM ${t}) * 1000000)::bigint`;
+  const head = `((${us} / 1000) << 16) | 28672 | ((${us} % 1000) * 4096 / 1000)`;
+  // uuid_in takes the hex digits with a hyphen after any group of four.
+  return `(lpad(to_hex(${head}), 16, '0') || substr(gen_random_uuid()::text, 20))::uuid`;
+}
+
+const AT = `date_trunc('milliseconds', t)`;
+const ISO = `to_char(${AT} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** The event's own fields (everything but the context's), as a `jsonb_build_object`. */
+function fieldsSql(action: string, target: string, changes: string): string {
   return (
-    `ctx || jsonb_build_object('id', eid, 'occurredAt', iso, 'category', 'change', 'action', ${sqlString(action)}, ` +
+    `jsonb_build_object('id', eid, 'occurredAt', ${ISO}, 'category', 'change', 'action', ${sqlString(action)}, ` +
     `'outcome', 'success', 'target', ${target}, 'changes', ${changes})`
   );
 }
 
-/** The INSERT of a row event (`record.*`), with its changes computed in the same statement. */
-function rowEventSql(plan: TriggerPlan, operation: 'insert' | 'update' | 'delete'): string {
-  const events = qualify(plan.auditSchema, 'audit_events');
-  const action = CHANGE_ACTIONS[operation];
+/** The INSERT of one event, its target id in `tid`. */
+function insertSql(
+  plan: TriggerPlan,
+  action: string,
+  type: string,
+  target: string,
+  changes: string,
+  context: ContextSql,
+): string {
+  return (
+    `INSERT INTO ${qualify(plan.auditSchema, 'audit_events')} (${EVENT_COLUMNS})\n` +
+    `      VALUES (eid, ${AT}, 'change', ${sqlString(action)}, 'success', ${context.who}, ${type}, tid, ${context.request},\n` +
+    `        ${context.data(fieldsSql(action, target, changes))});`
+  );
+}
+
+/** The INSERT of a row event (`record.*`). */
+function rowEventSql(plan: TriggerPlan, operation: Operation, context: ContextSql): string {
   const type = sqlString(plan.table.name);
   const target =
     plan.primaryKey.length > 0
       ? `jsonb_build_object('type', ${type}, 'id', tid)`
       : `jsonb_build_object('type', ${type})`;
-  const skipNoOp = operation === 'update' && !plan.recordNoOpUpdates;
-  return (
-    `INSERT INTO ${events} (${EVENT_COLUMNS})\n` +
-    `    SELECT eid, at, 'change', ${sqlString(action)}, 'success', ${CONTEXT_COLUMNS}, ${type}, tid, ${REQUEST_COLUMNS},\n` +
-    `      ${dataSql(action, target, cleanedChangesSql(plan, "coalesce(c.changes, '{}'::jsonb)"))}\n` +
-    `    FROM ${changesSql(plan, operation)} c${skipNoOp ? '\n    WHERE c.changes IS NOT NULL' : ''};`
-  );
+  return insertSql(plan, CHANGE_ACTIONS[operation], type, target, "coalesce(ch, '{}'::jsonb)", context);
 }
 
 /** The INSERT of one link event (`relation.*`) on the owner of a join-table row image. */
-function relationEventSql(plan: TriggerPlan, added: boolean): string {
-  const relation = plan.relation;
-  if (!relation) return '';
-  const events = qualify(plan.auditSchema, 'audit_events');
-  const action = added ? RELATION_ACTIONS.added : RELATION_ACTIONS.removed;
+function relationEventSql(plan: TriggerPlan, added: boolean, context: ContextSql): string {
+  const relation = plan.relation as Required<NonNullable<TriggerPlan['relation']>>;
   const image = added ? 'n' : 'o';
-  const owner = keySql(image, plan, relation.ownerColumns as string[]);
-  const related = keySql(image, plan, relation.relatedColumns as string[]);
+  const related = `to_jsonb(${keySql(image, plan, relation.relatedColumns as string[])})`;
   const type = sqlString(relation.ownerType);
   const pair = added
-    ? `jsonb_build_array(NULL::jsonb, to_jsonb(${related}))`
-    : `jsonb_build_array(to_jsonb(${related}), NULL::jsonb)`;
+    ? `jsonb_build_array(NULL::jsonb, ${related})`
+    : `jsonb_build_array(${related}, NULL::jsonb)`;
   return (
-    `${STAMP}\n    tid := ${owner};\n` +
-    `    INSERT INTO ${events} (${EVENT_COLUMNS})\n` +
-    `    VALUES (eid, at, 'change', ${sqlString(action)}, 'success', ${CONTEXT_COLUMNS}, ${type}, tid, ${REQUEST_COLUMNS},\n` +
-    `      ${dataSql(action, `jsonb_build_object('type', ${type}, 'id', tid)`, `jsonb_build_object(${sqlString(relation.name)}, ${pair})`)});`
+    `tid := ${keySql(image, plan, relation.ownerColumns as string[])};\n      ` +
+    insertSql(
+      plan,
+      added ? RELATION_ACTIONS.added : RELATION_ACTIONS.removed,
+      type,
+      `jsonb_build_object('type', ${type}, 'id', tid)`,
+      `jsonb_build_object(${sqlString(relation.name)}, ${pair})`,
+      context,
+    )
   );
 }
 
-/** The body of the trigger function's IF branches for a join table: links added and removed. */
-function relationBody(plan: TriggerPlan): string {
-  const relation = plan.relation;
-  if (!relation) return '';
-  const moved = [...relation.ownerColumns, ...relation.relatedColumns]
-    .map((c) => `n -> ${sqlString(c)} IS DISTINCT FROM o -> ${sqlString(c)}`)
-    .join(' OR ');
-  return `  IF TG_OP = 'INSERT' THEN
-    n := to_jsonb(NEW);
-    ${relationEventSql(plan, true)}
-  ELSIF TG_OP = 'DELETE' THEN
-    o := to_jsonb(OLD);
-    ${relationEventSql(plan, false)}
-  ELSE
-    n := to_jsonb(NEW);
-    o := to_jsonb(OLD);
-    -- An update that moves a key is a removal followed by an addition; any other update changes no link.
-    IF ${moved} THEN
-    ${relationEventSql(plan, false)}
-    ${relationEventSql(plan, true)}
-    END IF;
-  END IF;`;
+/** The statements that write one operation's event(s) for a given context. */
+function operationSql(plan: TriggerPlan, operation: Operation, context: ContextSql): string {
+  if (!plan.relation) return rowEventSql(plan, operation, context);
+  if (operation === 'insert') return relationEventSql(plan, true, context);
+  if (operation === 'delete') return relationEventSql(plan, false, context);
+  // An update that moves a key is a removal followed by an addition (a second id and time).
+  return `${relationEventSql(plan, false, context)}
+      t := clock_timestamp();
+      eid := ${uuidSql('t')};
+      ${relationEventSql(plan, true, context)}`;
 }
 
-/** The body for an ordinary table: one `record.*` event per row. */
-function rowBody(plan: TriggerPlan): string {
-  const key = (image: string) => (plan.primaryKey.length > 0 ? keySql(image, plan, plan.primaryKey) : 'NULL');
-  return `  IF TG_OP = 'INSERT' THEN
-    n := to_jsonb(NEW);
-    ${STAMP}
-    tid := ${key('n')};
-    ${rowEventSql(plan, 'insert')}
-  ELSIF TG_OP = 'UPDATE' THEN
-    n := to_jsonb(NEW);
-    o := to_jsonb(OLD);
-    ${STAMP}
-    tid := ${key('n')};
-    ${rowEventSql(plan, 'update')}
-  ELSE
-    o := to_jsonb(OLD);
-    ${STAMP}
-    tid := ${key('o')};
-    ${rowEventSql(plan, 'delete')}
-  END IF;`;
-}
-
-/** `CREATE OR REPLACE FUNCTION` of a table's trigger function. */
-export function triggerFunctionSql(plan: TriggerPlan): string {
-  const auditSchema = plan.auditSchema;
-  const q = (name: string) => qualify(auditSchema, name);
-  const label = `${plan.table.schema}.${plan.table.name}`;
+/**
+ * `CREATE OR REPLACE FUNCTION` of one operation's trigger function. Few statements on purpose:
+ * PL/pgSQL sets up each statement's expressions again in every transaction, which is most of what a
+ * trigger costs on a one-row transaction.
+ */
+function operationFunctionSql(plan: TriggerPlan, operation: Operation): string {
+  const q = (name: string) => qualify(plan.auditSchema, name);
+  const label = `${plan.table.schema}.${plan.table.name}`.replace(/[\r\n]/g, ' ');
+  const images = [
+    ...(operation === 'delete' ? [] : ['  n jsonb := to_jsonb(NEW);']),
+    ...(operation === 'insert' ? [] : ['  o jsonb := to_jsonb(OLD);']),
+  ];
+  let prepare: string;
+  if (plan.relation) {
+    const relation = plan.relation;
+    const moved = [...relation.ownerColumns, ...relation.relatedColumns]
+      .map((c) => `n -> ${sqlString(c)} IS DISTINCT FROM o -> ${sqlString(c)}`)
+      .join(' OR ');
+    // Any other update of a join row changes no link.
+    prepare = operation === 'update' ? `IF NOT (${moved}) THEN\n    RETURN NULL;\n  END IF;` : '';
+  } else {
+    const key =
+      plan.primaryKey.length > 0
+        ? keySql(operation === 'delete' ? 'o' : 'n', plan, plan.primaryKey)
+        : 'NULL::text';
+    prepare = changesSql(plan, operation, key);
+  }
   const body = `
--- Generated by Auditkit for ${label.replace(/[\r\n]/g, ' ')}. Re-run "auditkit triggers install" to change it.
+-- Generated by Auditkit for ${OPERATIONS[operation].event} on ${label}. Re-run "auditkit triggers install" to change it.
 DECLARE
   raw text := current_setting('${CONTEXT_SETTING}', true);
-  ev text;
-  ctx jsonb;
-  n jsonb;
-  o jsonb;
-  t timestamptz;
-  at timestamptz;
-  iso text;
-  h text;
-  eid uuid;
+  t timestamptz := clock_timestamp();
+  eid uuid := ${uuidSql('t')};
+${images.join('\n')}
+  ch jsonb;
   tid text;
+  ctx jsonb;
 BEGIN
-  IF current_setting(${sqlString(readySetting(auditSchema))}, true) IS DISTINCT FROM 'on' THEN
-    PERFORM ${q('auditkit_trigger_ready')}();
+  -- The first change of a session checks that the audit table exists (a clear error if not).
+  IF current_setting(${sqlString(readySetting(plan.auditSchema))}, true) IS DISTINCT FROM 'on' THEN
+    PERFORM ${q('auditkit_trigger_session')}();
   END IF;
+  ${prepare}
   IF raw IS NULL OR raw = '' THEN
-    -- A change made without a context (raw SQL, a migration, a psql session).
-    ctx := jsonb_build_object('tenantId', NULL, 'actor', jsonb_strip_nulls(jsonb_build_object('type', 'system',
-      'id', session_user::text, 'userAgent', nullif(current_setting('application_name', true), ''),
-      'ip', host(inet_client_addr()))));
+    ${operationSql(plan, operation, withoutContext(plan))}
   ELSE
-    ev := current_setting('${EVENT_CONTEXT_SETTING}', true);
-    IF ev IS NULL OR ev = '' OR raw IS DISTINCT FROM current_setting('${CONTEXT_SOURCE_SETTING}', true) THEN
-      ev := ${q('auditkit_trigger_context')}(raw);
-    END IF;
-    ctx := ev::jsonb;
+    -- The context is checked once per transaction; later rows parse the normalised text.
+    ctx := (CASE WHEN raw = current_setting('${CONTEXT_SOURCE_SETTING}', true)
+        AND current_setting('${EVENT_CONTEXT_SETTING}', true) <> ''
+      THEN current_setting('${EVENT_CONTEXT_SETTING}', true) ELSE ${q('auditkit_trigger_context')}(raw) END)::jsonb;
+    ${operationSql(plan, operation, WITH_CONTEXT)}
   END IF;
-${plan.relation ? relationBody(plan) : rowBody(plan)}
   RETURN NULL;
 END
 `;
   const tag = dollarTag(body);
-  return `CREATE OR REPLACE FUNCTION ${q(plan.functionName)}() RETURNS trigger LANGUAGE plpgsql AS ${tag}${body}${tag}`;
+  const name = `${plan.functionName}${OPERATIONS[operation].suffix}`;
+  return `CREATE OR REPLACE FUNCTION ${q(name)}() RETURNS trigger LANGUAGE plpgsql AS ${tag}${body}${tag}`;
 }
 
-/** Every statement that installs (or re-installs) the trigger of one table. */
+/** The three trigger functions of a table (insert, update, delete). */
+export function triggerFunctionSql(plan: TriggerPlan): string[] {
+  return (Object.keys(OPERATIONS) as Operation[]).map((operation) => operationFunctionSql(plan, operation));
+}
+
+/** Every statement that installs (or re-installs) the triggers of one table. */
 export function installTableSql(plan: TriggerPlan): string[] {
   const table = qualify(plan.table.schema, plan.table.name);
-  const fn = qualify(plan.auditSchema, plan.functionName);
   const registry = qualify(plan.auditSchema, TRIGGERS_TABLE);
-  // Byte-identical rows fire nothing (`*<>` compares images, so json and point columns work too).
-  const when = plan.recordNoOpUpdates ? '' : ' WHEN (OLD.* *<> NEW.*)';
   const columns = JSON.stringify(plan.columns.map((c) => ({ name: c.name, type: c.type })));
   const keyArray = `ARRAY[${plan.primaryKey.map(sqlString).join(', ')}]::text[]`;
+  const triggers = (Object.entries(OPERATIONS) as [Operation, (typeof OPERATIONS)[Operation]][]).flatMap(
+    ([operation, { suffix, trigger, event }]) => {
+      // Byte-identical rows fire nothing (`*<>` compares images, so json and point columns work too).
+      const when = operation === 'update' && !plan.recordNoOpUpdates ? ' WHEN (OLD.* *<> NEW.*)' : '';
+      const fn = qualify(plan.auditSchema, `${plan.functionName}${suffix}`);
+      return [
+        `DROP TRIGGER IF EXISTS ${trigger} ON ${table}`,
+        `CREATE TRIGGER ${trigger} AFTER ${event} ON ${table} FOR EACH ROW${when} EXECUTE FUNCTION ${fn}()`,
+      ];
+    },
+  );
   return [
-    triggerFunctionSql(plan),
-    `DROP TRIGGER IF EXISTS ${TRIGGER_NAMES.insertDelete} ON ${table}`,
-    `CREATE TRIGGER ${TRIGGER_NAMES.insertDelete} AFTER INSERT OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
-    `DROP TRIGGER IF EXISTS ${TRIGGER_NAMES.update} ON ${table}`,
-    `CREATE TRIGGER ${TRIGGER_NAMES.update} AFTER UPDATE ON ${table} FOR EACH ROW${when} EXECUTE FUNCTION ${fn}()`,
+    ...triggerFunctionSql(plan),
+    ...triggers,
     `INSERT INTO ${registry} (table_schema, table_name, function_name, options, primary_key, columns) ` +
       `VALUES (${sqlString(plan.table.schema)}, ${sqlString(plan.table.name)}, ${sqlString(plan.functionName)}, ` +
       `${sqlString(JSON.stringify(plan.options))}::jsonb, ${keyArray}, ${sqlString(columns)}::jsonb) ` +
@@ -446,7 +529,7 @@ export function installTableSql(plan: TriggerPlan): string[] {
 }
 
 /**
- * Every statement that removes the trigger of one table. The events it wrote stay. `tableExists`
+ * Every statement that removes the triggers of one table. The events they wrote stay. `tableExists`
  * false skips the DROP TRIGGERs (a dropped table took its triggers with it).
  */
 export function uninstallTableSql(
@@ -455,14 +538,14 @@ export function uninstallTableSql(
   tableExists: boolean,
 ): string[] {
   const qualified = qualify(table.schema, table.name);
+  const base = functionNameFor(table);
   return [
     ...(tableExists
-      ? [
-          `DROP TRIGGER IF EXISTS ${TRIGGER_NAMES.insertDelete} ON ${qualified}`,
-          `DROP TRIGGER IF EXISTS ${TRIGGER_NAMES.update} ON ${qualified}`,
-        ]
+      ? Object.values(OPERATIONS).map((o) => `DROP TRIGGER IF EXISTS ${o.trigger} ON ${qualified}`)
       : []),
-    `DROP FUNCTION IF EXISTS ${qualify(auditSchema, functionNameFor(table))}()`,
+    ...Object.values(OPERATIONS).map(
+      (o) => `DROP FUNCTION IF EXISTS ${qualify(auditSchema, `${base}${o.suffix}`)}()`,
+    ),
     `DELETE FROM ${qualify(auditSchema, TRIGGERS_TABLE)} WHERE table_schema = ${sqlString(table.schema)} AND table_name = ${sqlString(table.name)}`,
   ];
 }

@@ -756,10 +756,10 @@ describe.each(databases)('trigger mode on $name', ({ skip, make }) => {
   it.skipIf(skip)('installs the same triggers from the printed SQL', async () => {
     await h.sql('CREATE TABLE notes (id serial PRIMARY KEY, body text, secret_answer text)');
     const sql = await h.triggers.installSql(t('notes'), { exclude: ['body'] });
-    expect(sql).toContain('CREATE TRIGGER auditkit_changes AFTER INSERT OR DELETE ON');
+    expect(sql).toContain('CREATE TRIGGER auditkit_changes_insert AFTER INSERT ON');
     expect(
       await h.sql(
-        `SELECT 1 FROM pg_trigger WHERE tgname = 'auditkit_changes' AND tgrelid = 'notes'::regclass`,
+        `SELECT 1 FROM pg_trigger WHERE tgname = 'auditkit_changes_insert' AND tgrelid = 'notes'::regclass`,
       ),
     ).toEqual([]);
     await h.sql(sql);

@@ -10,7 +10,8 @@ import {
   type RowChange,
   type TableRef,
 } from '../capture.js';
-import type { ChangeOperation, RowImage, TableCaptureOptions } from '../diff.js';
+import type { ChangeOperation, RowImage } from '../diff.js';
+import { forceLog } from '../scope.js';
 
 /** The part of TypeORM's EntityMetadata capture reads (structural, so typeorm stays an optional peer). */
 interface EntityMetadataLike {
@@ -23,6 +24,7 @@ interface EntityMetadataLike {
 interface QueryRunnerLike {
   query(text: string, parameters?: unknown[], structured?: boolean): Promise<unknown>;
   data?: Record<string, unknown>;
+  isTransactionActive?: boolean;
 }
 
 /** What TypeORM passes to the insert, update, remove, soft-remove and recover hooks. */
@@ -85,9 +87,11 @@ const executorOf =
 interface Lookup {
   table: TableRef;
   metadata: EntityMetadataLike;
-  options: TableCaptureOptions;
-  key: unknown[];
+  /** The row's key, or null when TypeORM did not say which row (a QueryBuilder update or delete). */
+  key: unknown[] | null;
   operation: ChangeOperation;
+  /** `remove(x, { data: { forceLog: true } })`: recorded even inside `withoutAuditing`. */
+  forced: boolean;
   /** Before hooks read the row locked and remember it; after hooks read the new row and record. */
   phase: 'before' | 'after';
   resolve(): void;
@@ -153,30 +157,23 @@ export function auditSubscriber(
     phase: Lookup['phase'],
     source: object | undefined,
   ): Promise<void> | undefined => {
+    // Queued even for a table capture has no settings for: it may have audit triggers (the flush asks).
     const table = tableOf(event.metadata);
     const forced = event.queryRunner.data?.[FORCE_LOG_DATA_KEY] === true;
-    const settings = capture.captures(table, operation, forced);
-    if (!settings) return undefined;
     const columns = event.metadata.primaryColumns;
-    const key = source ? columns.map((column) => column.getEntityValue(source)) : [];
-    if (columns.length === 0 || key.length === 0 || key.some((v) => v === undefined || v === null)) {
-      if (operation !== 'insert') {
-        capture.reportUncaptured(
-          table,
-          `A TypeORM QueryBuilder ${operation}`,
-          'TypeORM tells subscribers no rows for it; use save()/remove(), Kysely, Drizzle or trigger mode',
-        );
-      }
-      return undefined;
-    }
+    const values = source ? columns.map((column) => column.getEntityValue(source)) : [];
+    const key =
+      columns.length === 0 || values.length === 0 || values.some((v) => v === undefined || v === null)
+        ? null
+        : values;
     const state = stateOf(event.queryRunner);
     return new Promise<void>((resolve, reject) => {
       state.queue.push({
         table,
         metadata: event.metadata,
-        options: settings,
         key,
         operation,
+        forced,
         phase,
         resolve,
         reject,
@@ -211,18 +208,50 @@ export function auditSubscriber(
     }
     for (const group of groups.values()) {
       const first = group[0] as Lookup;
-      const plan = await capture.plan(execute, first.table, {
-        ...first.options,
-        primaryKey: first.options.primaryKey ?? first.metadata.primaryColumns.map((c) => c.databaseName),
+      const { table, metadata, phase } = first;
+      if (await capture.byTriggers(execute, table)) {
+        // The table's audit triggers record TypeORM's statements (QueryBuilder ones too): before them,
+        // they get the context; after them, nothing is left to do.
+        if (phase === 'after') continue;
+        if (runner.isTransactionActive === false) {
+          // A context lasts a transaction: without one (QueryBuilder, upsert(), transaction: false)
+          // the triggers record TypeORM's statement as the database user.
+          capture.reportContextLost(table, 'A TypeORM write');
+          continue;
+        }
+        const forced = group.some((job) => job.forced);
+        if (
+          await (forced ? forceLog(() => capture.handOver(execute, table)) : capture.handOver(execute, table))
+        ) {
+          continue;
+        }
+      }
+      const jobs = group.filter((job) => {
+        if (!capture.captures(table, job.operation, job.forced)) return false;
+        if (job.key !== null) return true;
+        if (job.operation !== 'insert') {
+          capture.reportUncaptured(
+            table,
+            `A TypeORM QueryBuilder ${job.operation}`,
+            'TypeORM tells subscribers no rows for it; use save()/remove(), Kysely, Drizzle or trigger mode',
+          );
+        }
+        return false;
+      }) as (Lookup & { key: unknown[] })[];
+      const options = capture.tableOptions(table);
+      if (jobs.length === 0 || !options) continue;
+      const plan = await capture.plan(execute, table, {
+        ...options,
+        primaryKey: options.primaryKey ?? metadata.primaryColumns.map((c) => c.databaseName),
       });
-      const reads = group.filter((job) => job.phase === 'before' || job.operation !== 'delete');
-      const found = await lookup(execute, plan, first.metadata, reads, first.phase === 'before');
-      if (first.phase === 'before') {
-        for (const [key, row] of found) state.before.set(rowKey(first.table, JSON.parse(key)), row);
+      const reads = jobs.filter((job) => phase === 'before' || job.operation !== 'delete');
+      const found = await lookup(execute, plan, metadata, reads, phase === 'before');
+      if (phase === 'before') {
+        for (const [key, row] of found) state.before.set(rowKey(table, JSON.parse(key)), row);
         continue;
       }
       const changes: RowChange[] = [];
-      for (const job of group) {
+      for (const job of jobs) {
         const id = rowKey(job.table, job.key);
         const before = state.before.get(id) ?? null;
         state.before.delete(id);
@@ -268,7 +297,7 @@ async function lookup(
   execute: ExecuteSql,
   plan: CapturePlan,
   metadata: EntityMetadataLike,
-  jobs: readonly Lookup[],
+  jobs: readonly (Lookup & { key: unknown[] })[],
   lock: boolean,
 ): Promise<Map<string, CapturedRow>> {
   const found = new Map<string, CapturedRow>();

@@ -120,7 +120,7 @@ describe('auditkit triggers', () => {
       0,
     );
     expect(run.out()).toContain('-- Auditkit trigger mode');
-    expect(run.out()).toContain('CREATE TRIGGER auditkit_changes AFTER INSERT OR DELETE ON "public"."tags"');
+    expect(run.out()).toContain('CREATE TRIGGER auditkit_changes_insert AFTER INSERT ON "public"."tags"');
     const status = io();
     await runCli(['triggers', 'status', '--json'], status.cli);
     const tags = (JSON.parse(status.out()) as { name: string; options: unknown }[]).find(
