@@ -7,15 +7,19 @@
  * "realistic" pair runs one small PostgreSQL query per request (like a typical app) so the ratio reflects
  * what an app would see.
  *
+ * Auditkit runs as users run it: compiled by tsc (tsconfig.build.json) into node_modules/.cache first.
+ *
  *   npx tsx bench/http/http.bench.ts                  # starts its own PostgreSQL on a loopback port
  *   AUDITKIT_BENCH_PG_URL=postgres://... npx tsx bench/http/http.bench.ts
  *   BENCH_ROUNDS=5 BENCH_DURATION=10 BENCH_CONNECTIONS=50 npx tsx bench/http/http.bench.ts
+ *   AUDITKIT_BENCH_DIST=src npx tsx bench/http/http.bench.ts   # from the TypeScript sources instead
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
+import { benchDist } from '../build-dist.js';
 import { type BenchRow, printTable } from '../table.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -77,11 +81,11 @@ function postgresMicros(before: Map<number, number>, after: Map<number, number>)
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const execArgv = ['--import', 'tsx'];
 
-async function runOnce(variant: string, pgUrl: string): Promise<Sample> {
+async function runOnce(variant: string, pgUrl: string, dist: string): Promise<Sample> {
   const auditErrors: string[] = [];
   const server: ChildProcess = fork(here('./server.ts'), [variant], {
     execArgv,
-    env: { ...process.env, BENCH_PG_URL: pgUrl },
+    env: { ...process.env, BENCH_PG_URL: pgUrl, AUDITKIT_BENCH_DIST: dist },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   server.on('message', (m: { type: string; message?: string }) => {
@@ -133,6 +137,8 @@ const median = (values: number[]) => {
 
 /** Runs every variant over interleaved rounds and returns the table rows (medians). */
 export async function runHttpBench(): Promise<BenchRow[]> {
+  const dist = await benchDist();
+  console.error(`[bench] http: Auditkit from ${dist}`);
   const pg = process.env.AUDITKIT_BENCH_PG_URL ? null : await startPostgres();
   const pgUrl = process.env.AUDITKIT_BENCH_PG_URL ?? pg!.url;
   const samples = new Map<string, Sample[]>(VARIANTS.map((v) => [v, []]));
@@ -141,7 +147,7 @@ export async function runHttpBench(): Promise<BenchRow[]> {
       // Rotate the order each round so no variant always runs first (or right after another).
       const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length] as string);
       for (const variant of order) {
-        const sample = await runOnce(variant, pgUrl);
+        const sample = await runOnce(variant, pgUrl, dist);
         samples.get(variant)?.push(sample);
         console.error(
           `round ${round} ${variant.padEnd(27)} ${Math.round(sample.rps)} req/s  p99 ${sample.p99} ms  cpu ${Math.round(sample.cpuPerRequest)} µs/req  postgres ${Math.round(sample.pgCpuPerRequest)} µs/req` +

@@ -6,7 +6,8 @@
  *   fastify-realistic-baseline / fastify-realistic-auditkit
  *                          the same routes as a typical app: each request runs one small PostgreSQL query
  *                          through a pg pool (GET selects an order by primary key, POST inserts one)
- * It answers `ready` with its port over IPC, and on `stop` closes and reports what it audited.
+ * It answers `ready` with its port over IPC, and on `stop` closes and reports what it audited. Auditkit is
+ * imported from the compiled build named by AUDITKIT_BENCH_DIST (`src` runs the TypeScript sources).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -15,11 +16,28 @@ import { join } from 'node:path';
 import express from 'express';
 import Fastify from 'fastify';
 import pg from 'pg';
-import { type Auditor, createAuditor } from '../../src/core/auditor.js';
-import { auditMiddleware } from '../../src/http/express/index.js';
-import { auditPlugin } from '../../src/http/fastify/index.js';
-import { flushHttpAudit } from '../../src/http/http-audit.js';
-import { postgresStore } from '../../src/store/postgres/index.js';
+import type { Auditor } from '../../src/core/auditor.js';
+import { importBuilt } from '../build-dist.js';
+
+// Auditkit as users run it: the tsc build http.bench.ts made (AUDITKIT_BENCH_DIST), not src through tsx.
+const dist = process.env.AUDITKIT_BENCH_DIST ?? 'src';
+const { createAuditor } = await importBuilt<typeof import('../../src/core/auditor.js')>(dist, 'core/auditor');
+const { auditMiddleware } = await importBuilt<typeof import('../../src/http/express/index.js')>(
+  dist,
+  'http/express/index',
+);
+const { auditPlugin } = await importBuilt<typeof import('../../src/http/fastify/index.js')>(
+  dist,
+  'http/fastify/index',
+);
+const { flushHttpAudit } = await importBuilt<typeof import('../../src/http/http-audit.js')>(
+  dist,
+  'http/http-audit',
+);
+const { postgresStore } = await importBuilt<typeof import('../../src/store/postgres/index.js')>(
+  dist,
+  'store/postgres/index',
+);
 
 const variant = process.argv[2] ?? 'fastify-baseline';
 const parts = variant.split('-');

@@ -69,9 +69,6 @@ export function toStorableString(value: string): string {
   return wellFormed.includes('\u0000') ? wellFormed.replaceAll('\u0000', '\uFFFD') : wellFormed;
 }
 
-/** Fields of the event that are identifiers or fixed vocabulary: cleaned, never masked. */
-const STRUCTURAL_FIELDS = new Set(['id', 'occurredAt', 'category', 'action', 'outcome', 'seq', 'hash']);
-
 /**
  * The default redactor: masks sensitive keys at any depth, masks secret-looking values, truncates long
  * strings, cuts deep or cyclic structures, summarises binary data, and makes every string storable.
@@ -241,13 +238,29 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
       for (const field of Object.keys(event)) {
         const value = (event as Record<string, unknown>)[field];
         if (value === undefined) continue;
-        if (STRUCTURAL_FIELDS.has(field))
-          out[field] = typeof value === 'string' ? toStorableString(value) : value;
-        else if (field === 'changes') out[field] = cleanChanges(value as Record<string, unknown>, ancestors);
-        else if (field === 'actor' || field === 'target' || field === 'correlation') {
-          // Identity fields are never masked (an actor id is not a secret), only made storable and cut.
-          out[field] = cleanIdentity(value as Record<string, unknown>);
-        } else out[field] = clean(value, 0, ancestors);
+        switch (field) {
+          case 'id':
+          case 'occurredAt':
+          case 'category':
+          case 'action':
+          case 'outcome':
+          case 'seq':
+          case 'hash':
+            // Identifiers and fixed vocabulary: cleaned, never masked.
+            out[field] = typeof value === 'string' ? toStorableString(value) : value;
+            break;
+          case 'changes':
+            out[field] = cleanChanges(value as Record<string, unknown>, ancestors);
+            break;
+          case 'actor':
+          case 'target':
+          case 'correlation':
+            // Identity fields are never masked (an actor id is not a secret), only made storable and cut.
+            out[field] = cleanIdentity(value as Record<string, unknown>);
+            break;
+          default:
+            out[field] = clean(value, 0, ancestors);
+        }
       }
       return out as AuditEvent;
     },

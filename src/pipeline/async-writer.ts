@@ -24,11 +24,6 @@ export interface AsyncWriterOptions {
   raiseOnError?: boolean;
 }
 
-interface Pending {
-  event: AuditEvent;
-  seq: number;
-}
-
 /**
  * The default writer: events queue in memory and go to the store in batches, in the background.
  * A batch that still fails after retries goes to the spool, and so does everything after it until the
@@ -46,7 +41,10 @@ export function createAsyncWriter({
   onError,
   raiseOnError = false,
 }: AsyncWriterOptions): EventWriter {
-  const queue: Pending[] = [];
+  // Two parallel arrays instead of a { event, seq } object per event.
+  const queue: AuditEvent[] = [];
+  /** The journal sequence number of each queued event (a counter without a journal). */
+  const queueSeqs: number[] = [];
   const stats = { accepted: 0, written: 0, lost: 0, failedAttempts: 0 };
   let inFlight = 0;
   let degraded = false;
@@ -106,9 +104,8 @@ export function createAsyncWriter({
     }
   };
 
-  const send = async (batch: Pending[]) => {
-    const events = batch.map((p) => p.event);
-    const entry = { lastSeq: batch[batch.length - 1]?.seq ?? 0, done: false };
+  const send = async (events: AuditEvent[], lastSeq: number) => {
+    const entry = { lastSeq, done: false };
     outstanding.push(entry);
     inFlight += 1;
     try {
@@ -147,7 +144,12 @@ export function createAsyncWriter({
   };
 
   const pump = () => {
-    while (inFlight < concurrency && queue.length > 0) void send(queue.splice(0, batchSize));
+    while (inFlight < concurrency && queue.length > 0) {
+      const events = queue.splice(0, batchSize);
+      const lastSeq = queueSeqs[events.length - 1] ?? 0;
+      queueSeqs.splice(0, events.length);
+      void send(events, lastSeq);
+    }
     if (queue.length === 0 && inFlight === 0) {
       const waiters = idleWaiters;
       idleWaiters = [];
@@ -169,10 +171,12 @@ export function createAsyncWriter({
     // Events journaled by a process that died before storing them go first.
     const leftovers = journal.recover();
     if (leftovers.length > 0) {
-      for (const event of leftovers) queue.push({ event, seq: 0 });
       journal.forgetRecovered();
       // They were accepted by the earlier process: re-journal them so a second crash keeps them too.
-      for (const pending of queue) pending.seq = journal.append(pending.event);
+      for (const event of leftovers) {
+        queue.push(event);
+        queueSeqs.push(journal.append(event));
+      }
       nextSeq = queue.length;
     }
   }
@@ -203,7 +207,8 @@ export function createAsyncWriter({
           settle(entry);
           return WRITE_ACCEPTED;
         }
-        queue.push({ event, seq });
+        queue.push(event);
+        queueSeqs.push(seq);
         if (queue.length >= batchSize) pump();
         else scheduleFlush();
         return WRITE_ACCEPTED;

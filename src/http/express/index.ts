@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Auditor } from '../../core/auditor.js';
 import type { HttpAuditOptions } from '../config.js';
-import { createHttpAudit, type HttpRequestCapture } from '../http-audit.js';
+import { createHttpAudit, type FrameworkBinding, type HttpRequestCapture } from '../http-audit.js';
 import type { RequestAudit } from '../request-audit.js';
 
 export type { HttpAuditOptions } from '../config.js';
@@ -36,11 +36,7 @@ export function auditMiddleware(audit: Auditor, options: ExpressAuditOptions = {
   return function auditMiddleware(req, res, next) {
     let capture: HttpRequestCapture | undefined;
     try {
-      capture = core.begin(req, res, {
-        req,
-        route: () => expressRoute(req),
-        user: () => (req as { user?: unknown }).user,
-      });
+      capture = core.begin(req, res, new ExpressBinding(req));
     } catch (error) {
       audit.reportError(error, 'http_capture_failed');
     }
@@ -70,6 +66,17 @@ export function auditErrorHandler(): ErrorRequestHandler {
     req.audit?.error(error);
     next(error);
   };
+}
+
+/** What the capture core asks Express, as one object per request rather than a closure per question. */
+class ExpressBinding implements FrameworkBinding<Request> {
+  constructor(readonly req: Request) {}
+  route(): string | undefined {
+    return expressRoute(this.req);
+  }
+  user(): unknown {
+    return (this.req as { user?: unknown }).user;
+  }
 }
 
 /** `/users/:id`, including the mount path of a sub-router; undefined when no route matched. */

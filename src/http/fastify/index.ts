@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import type { Auditor } from '../../core/auditor.js';
 import { AuditkitError } from '../../core/errors.js';
 import type { HttpAuditOptions } from '../config.js';
-import { createHttpAudit, type HttpRequestCapture } from '../http-audit.js';
+import { createHttpAudit, type FrameworkBinding, type HttpRequestCapture } from '../http-audit.js';
 import type { RequestAudit } from '../request-audit.js';
 
 export type { HttpAuditOptions } from '../config.js';
@@ -51,11 +51,7 @@ const plugin: FastifyPluginCallback<FastifyAuditOptions> = (fastify, pluginOptio
   fastify.addHook('onRequest', function auditOnRequest(request, reply, hookDone) {
     let capture: HttpRequestCapture | undefined;
     try {
-      capture = core.begin(request.raw, reply.raw, {
-        req: request,
-        route: () => request.routeOptions.url,
-        user: () => (request as { user?: unknown }).user,
-      });
+      capture = core.begin(request.raw, reply.raw, new FastifyBinding(request));
     } catch (error) {
       audit.reportError(error, 'http_capture_failed');
     }
@@ -86,6 +82,17 @@ const plugin: FastifyPluginCallback<FastifyAuditOptions> = (fastify, pluginOptio
 
   done();
 };
+
+/** What the capture core asks Fastify, as one object per request rather than a closure per question. */
+class FastifyBinding implements FrameworkBinding<FastifyRequest> {
+  constructor(readonly req: FastifyRequest) {}
+  route(): string | undefined {
+    return this.req.routeOptions.url;
+  }
+  user(): unknown {
+    return (this.req as { user?: unknown }).user;
+  }
+}
 
 /**
  * Fastify plugin (wrapped with fastify-plugin, so it applies to the whole app) that records one
