@@ -118,6 +118,11 @@ export function canonicalParts(data: Record<string, unknown>): { clear: string; 
   return { clear: `{${clear}}`, personal: `{${personal}}` };
 }
 
+/** {@link canonicalParts} of an event given as its stored JSON text. */
+export function canonicalPartsOfText(text: string): { clear: string; personal: string } {
+  return canonicalParts(dataObject(text));
+}
+
 /** A fresh random salt per event, hex (16 bytes). */
 export function newSalts(count: number): string[] {
   const bytes = randomBytes(16 * count).toString('hex');

@@ -1,4 +1,4 @@
-import { canonicalParts, chainHash, dataObject, digestOfText, recordText } from './event-hash.js';
+import { canonicalPartsOfText, chainHash, digestOfText, recordText } from './event-hash.js';
 import { merkleRoot } from './merkle.js';
 
 /**
@@ -32,7 +32,7 @@ export function sealChain(job: SealChainJob): SealChainResult {
   const hashes = new Array<string>(n);
   let prev = job.prevHash;
   for (let i = 0; i < n; i++) {
-    const parts = canonicalParts(dataObject(job.data[i]));
+    const parts = canonicalPartsOfText(job.data[i] as string);
     const digest = digestOfText(parts.personal, job.salts[i] as string);
     prev = chainHash(
       prev,
@@ -80,7 +80,7 @@ export function checkRows(job: CheckRowsJob): Uint8Array {
     const prev = job.prevs[i];
     if (data === null || data === undefined || prev === null || prev === undefined) continue;
     try {
-      const parts = canonicalParts(dataObject(data));
+      const parts = canonicalPartsOfText(data);
       const salt = job.salts[i];
       const digest = salt ? digestOfText(parts.personal, salt) : job.digests[i];
       if (!digest) continue;

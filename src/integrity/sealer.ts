@@ -320,6 +320,11 @@ async function sealBatch(
   context: BatchContext,
 ): Promise<{ sealed: number; checkpoints: Checkpoint[]; roundDone: boolean }> {
   const cursor = await readCursor(tx, tables);
+  // Read the next batch straight off the (xid, time, id) index, stopping after `limit` rows. Right after
+  // a bulk load the statistics still say "a few rows", and the planner would rather fetch and sort the
+  // whole rest of the round for every batch (quadratic on a backlog).
+  await tx.query('SET LOCAL enable_bitmapscan = off');
+  await tx.query('SET LOCAL enable_sort = off');
   const rows = (
     await tx.query<UnsealedRow>(candidatesSql(tables, cursor.legacy && cursor.lo === '0'), [
       cursor.lo,
@@ -332,6 +337,8 @@ async function sealBatch(
       cursor.after_at,
     ])
   ).rows;
+  await tx.query('SET LOCAL enable_bitmapscan = on');
+  await tx.query('SET LOCAL enable_sort = on');
   const roundDone = rows.length < limit;
   const last = rows[rows.length - 1];
   // A finished round moves the cursor on: the transactions still running when it began become pending.

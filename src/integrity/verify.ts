@@ -10,14 +10,7 @@ import {
   checkCheckpoint,
   rowToCheckpoint,
 } from './checkpoint.js';
-import {
-  canonicalParts,
-  chainHash,
-  dataObject,
-  digestOfText,
-  GENESIS_HASH,
-  recordText,
-} from './event-hash.js';
+import { canonicalPartsOfText, chainHash, digestOfText, GENESIS_HASH, recordText } from './event-hash.js';
 import type { CheckRowsJob } from './hash-jobs.js';
 import { createHashPool, type HashPool, workerCount } from './hash-pool.js';
 import { type KeyInput, keyIdOf, loadPublicKey } from './keys.js';
@@ -192,19 +185,21 @@ interface SealRowOut {
 
 /** The clear part and personal digest of an event, computed once, on the verifying thread. */
 function contentOf(entry: EventEntry): { clear: string; digest: string | null } {
-  if (entry.clear === undefined) {
+  let clear = entry.clear;
+  if (clear === undefined) {
     try {
-      const parts = canonicalParts(dataObject(entry.data));
-      entry.clear = parts.clear;
+      const parts = canonicalPartsOfText(entry.data as string);
+      clear = parts.clear;
       entry.digest = entry.salt !== null ? digestOfText(parts.personal, entry.salt) : entry.storedDigest;
     } catch {
       // Content that cannot be canonicalised matches no hash.
-      entry.clear = '';
+      clear = '';
       entry.digest = null;
     }
+    entry.clear = clear;
     entry.data = undefined;
   }
-  return { clear: entry.clear, digest: entry.digest ?? null };
+  return { clear, digest: entry.digest ?? null };
 }
 
 function hashWith(entry: Entry, prev: string, seq: number): string | null {
@@ -224,8 +219,6 @@ function hashWith(entry: Entry, prev: string, seq: number): string | null {
 function fits(entry: Entry, prev: string, seq: number): boolean {
   return entry.kind === 'event' && hashWith(entry, prev, seq) === entry.hash;
 }
-
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /**
  * A seal row as an entry. `prev`/`fitted`: the hash checked against (the stored hash of the row before)
@@ -263,6 +256,20 @@ function toEntry(row: SealRowOut, prev: string | null, fitted: boolean): Entry {
     memoPrev: fitted ? (prev as string) : undefined,
     memoHash: fitted ? row.hash : undefined,
   };
+}
+
+/** Seals sharing a seq (forged ones) in a fixed order, so a verification always reads them alike. */
+function sortGroups(rows: SealRowOut[]): void {
+  for (let i = 1; i < rows.length; i++) {
+    if (Number(rows[i]?.seq) !== Number(rows[i - 1]?.seq)) continue;
+    rows.sort(
+      (a, b) =>
+        Number(a.seq) - Number(b.seq) ||
+        (a.seal_event < b.seal_event ? -1 : a.seal_event > b.seal_event ? 1 : 0) ||
+        (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0),
+    );
+    return;
+  }
 }
 
 /** The check job of one page: each row against the stored hash of the row before it, when that is known. */
@@ -324,7 +331,7 @@ async function* readChain(
   depth: number,
 ): AsyncGenerator<Entry[]> {
   const upper = toSeq === null ? '' : ` AND s.seq <= ${Number(toSeq)}`;
-  const sql =
+  const select =
     "SELECT s.seq, s.hash, coalesce(s.event_id::text, '') AS seal_event, s.personal_digest, s.personal_salt, s.removed, " +
     `e.id::text AS id, ${occurredAtText('e')} AS at, e.tenant_id, e.data::text AS data, ` +
     `(e.category = e.data->>'category' AND e.action = e.data->>'action' AND e.outcome = e.data->>'outcome' ` +
@@ -335,11 +342,27 @@ async function* readChain(
     `AND e.message IS NOT DISTINCT FROM e.data->>'message') AS columns_ok, ` +
     `(s.personal_salt IS NOT NULL OR EXISTS (SELECT 1 FROM ${tables.erasedEvents} x WHERE x.event_id = s.event_id)) AS erasure_recorded ` +
     `FROM ${tables.seals} s LEFT JOIN ${tables.events} e ON e.id = s.event_id AND e.occurred_at = s.occurred_at ` +
-    `WHERE s.chain = $1 AND s.seq >= $2 AND (s.seq, coalesce(s.event_id, '${NIL_UUID}'), s.hash COLLATE "C") > ($2::int8, $3::uuid, $4 COLLATE "C")${upper} ` +
-    `ORDER BY s.seq, coalesce(s.event_id, '${NIL_UUID}'), s.hash COLLATE "C" LIMIT $5`;
+    'WHERE s.chain = $1 ';
+  // A page in primary key order, so the database stops after `batchSize` seals; the seals sharing the
+  // page's last seq (only ever several when forged) are then read whole, for the walker to tell apart.
+  const pageSql = `${select}AND s.seq > $2${upper} ORDER BY s.seq LIMIT $3`;
+  const groupSql = `${select}AND s.seq = $2`;
   const chain = chainKey(tenantId);
-  const fetch = (afterSeq: number, afterId: string, afterHash: string) => {
-    const query = executor.query<SealRowOut>(sql, [chain, afterSeq, afterId, afterHash, batchSize]);
+  const fetch = async (afterSeq: number): Promise<SealRowOut[]> => {
+    const rows = (await executor.query<SealRowOut>(pageSql, [chain, afterSeq, batchSize])).rows;
+    if (rows.length === batchSize) {
+      const lastSeq = Number(rows[rows.length - 1]?.seq);
+      const group = (await executor.query<SealRowOut>(groupSql, [chain, lastSeq])).rows;
+      if (group.length > 1) {
+        while (rows.length > 0 && Number(rows[rows.length - 1]?.seq) === lastSeq) rows.pop();
+        rows.push(...group);
+      }
+    }
+    sortGroups(rows);
+    return rows;
+  };
+  const prefetch = (afterSeq: number) => {
+    const query = fetch(afterSeq);
     // Awaited below; this only keeps a prefetch abandoned by an early stop from being unhandled.
     query.catch(() => undefined);
     return query;
@@ -359,15 +382,14 @@ async function* readChain(
     return entries;
   };
   let carry = { seq: from.seq - 1, hash: from.prev };
-  // Past every seal of seq from.seq - 1, so the first page starts at from.seq.
-  let pending = fetch(from.seq - 1, 'ffffffff-ffff-ffff-ffff-ffffffffffff', '~');
+  let pending = prefetch(from.seq - 1);
   try {
     for (;;) {
-      const rows = (await pending).rows;
+      const rows = await pending;
       const done = rows.length < batchSize;
       const last = rows[rows.length - 1];
       // The next page is read while this one is checked.
-      if (!done && last) pending = fetch(Number(last.seq), last.seal_event || NIL_UUID, last.hash);
+      if (!done && last) pending = prefetch(Number(last.seq));
       if (rows.length > 0) {
         const { job, prevs } = checkJob(rows, carry);
         const checked = pool.run<Uint8Array>({ kind: 'check', job });
@@ -655,9 +677,16 @@ export async function verify(
     // PostgreSQL: one consistent snapshot for the whole check (rows, heads and checkpoints agree even while
     // the sealer runs), and room to sort a page in memory. PGlite has a single connection: a long
     // transaction there would hold up the app's writes, so it reads page by page instead.
+    // Pages are read in primary key order and stop after `batchSize`; without these the planner, misled by
+    // statistics older than the last bulk seal, may fetch and sort the rest of a chain for every page.
+    const plan = async (on: SqlExecutor) => {
+      await on.query('SET LOCAL enable_bitmapscan = off');
+      await on.query('SET LOCAL enable_sort = off');
+    };
     return transaction(async (tx) => {
       await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       await tx.query("SET LOCAL work_mem = '64MB'");
+      await plan(tx);
       // Further connections verify other chains at once, in the very same snapshot.
       const snapshot = (await tx.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]?.id;
       const lane: Lane | undefined = snapshot
@@ -665,6 +694,7 @@ export async function verify(
             transaction(async (other) => {
               await other.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
               await other.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
+              await plan(other);
               return fn(other);
             })
         : undefined;

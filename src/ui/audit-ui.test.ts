@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAll } from '../../test/contract/store-contract.js';
 import type { AuditEvent } from '../core/event.js';
+import { generateSigningKeys } from '../integrity/keys.js';
 import { type AuditUi, auditUi } from './audit-ui.js';
+import { escapeHtml } from './html.js';
 import {
   CookieClient,
   hostileEvent,
@@ -439,6 +441,99 @@ describe('integrity page', () => {
     expect(page).toContain('Intact');
     expect(page).toContain('org_a');
     expect(page).not.toContain('org_b');
+  });
+
+  it('records each run as integrity.verified, as the user, per organisation for a restricted one', async () => {
+    const verified = await uiEvents('integrity.verified');
+    const byAudrey = verified.find((e) => e.actor.id === 'audrey');
+    expect(byAudrey).toMatchObject({
+      category: 'custom',
+      outcome: 'success',
+      tenantId: null,
+      actor: { type: 'user', id: 'audrey', label: 'Audrey Auditor' },
+      target: { type: 'audit_log' },
+    });
+    expect(byAudrey?.metadata).toMatchObject({
+      ok: true,
+      problems: 0,
+      firstProblem: null,
+      scope: { from: null, to: null },
+      checkpointsVerified: expect.any(Number),
+    });
+    const ranges = (byAudrey?.metadata?.ranges ?? []) as { tenantId: string }[];
+    const chains = ranges.map((r) => r.tenantId);
+    expect(chains).toEqual(expect.arrayContaining(['org_a', 'org_b']));
+    const byAlice = verified.filter((e) => e.actor.id === 'alice');
+    expect(byAlice.map((e) => e.tenantId)).toEqual(['org_a']);
+    expect(byAlice[0]?.metadata).toMatchObject({ ok: true, scope: { tenantId: 'org_a' } });
+  });
+
+  it('shows the last recorded result after a restart of the UI, within the user organisations', async () => {
+    // A new UI over the same store: nothing in memory, everything read back from the log.
+    const restarted = auditUi({
+      audit: fixture.audit,
+      basePath: BASE,
+      users,
+      sessionSecret: SECRET,
+      now: () => NOW,
+    });
+    const as = async (username: string) => {
+      const c = new CookieClient((request) => restarted.handle(request, { clientIp: '10.0.0.9' }));
+      expect((await c.login(BASE, username)).status).toBe(303);
+      return (await c.request(`${BASE}/integrity`)).text();
+    };
+    try {
+      const audrey = await as('audrey');
+      expect(audrey).toContain('Intact');
+      expect(audrey).not.toContain('No verification has been recorded yet');
+      // The latest is Alice's run of org_a; Audrey's run of every organisation is in the history.
+      expect(audrey).toContain('Alice of A');
+      expect(audrey).toContain('Recent verifications');
+      expect(audrey).toContain('Audrey Auditor');
+      expect(audrey).toContain('every organisation');
+      const alice = await as('alice');
+      expect(alice).toContain('Intact');
+      expect(alice).toContain('organisation org_a');
+      expect(alice).not.toContain('Audrey Auditor');
+      expect(alice).not.toContain('every organisation');
+      expect(alice).not.toContain('org_b');
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('shows a result recorded elsewhere (audit.verify({ record: true })), a failed one with its first problem', async () => {
+    const { publicKeyPem } = generateSigningKeys();
+    // The fixture's checkpoints are unsigned: checked against a key, each one is a problem.
+    const report = await fixture.audit.verify({
+      publicKey: publicKeyPem,
+      record: true,
+      actor: { type: 'service', id: 'nightly-verify', label: 'Nightly verification' },
+    });
+    expect(report.ok).toBe(false);
+    await fixture.audit.flush();
+    const c = await loggedIn('audrey');
+    const page = await (await c.request(`${BASE}/integrity`)).text();
+    expect(page).toContain('Tampering found');
+    expect(page).toContain('Nightly verification');
+    expect(page).toContain(`First problem: ${escapeHtml((report.firstProblem?.message ?? '').slice(0, 60))}`);
+    // Not shown to a user of org_a only: it covered every organisation.
+    const alice = await (await (await loggedIn('alice')).request(`${BASE}/integrity`)).text();
+    expect(alice).not.toContain('Nightly verification');
+  });
+
+  it('reads no forged or malformed integrity.verified event as a result', async () => {
+    await fixture.audit.record({
+      category: 'custom',
+      action: 'integrity.verified',
+      target: { type: 'audit_log' },
+      actor: { type: 'user', id: 'mallory', label: 'Mallory' },
+      metadata: { ok: true, note: 'trust me' },
+    });
+    await fixture.audit.flush();
+    const page = await (await (await loggedIn('audrey')).request(`${BASE}/integrity`)).text();
+    expect(page).not.toContain('Mallory');
+    expect(page).toContain('Nightly verification');
   });
 });
 

@@ -2,6 +2,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type { Auditor } from '../core/auditor.js';
 import { AuditkitError, isAuditkitError } from '../core/errors.js';
 import type { AuditEvent, Outcome } from '../core/event.js';
+import { readVerification, VERIFIED_ACTION } from '../integrity/auditor-integrity.js';
 import { hasSqlAccess, sqlAccessOf, tablesOf } from '../integrity/sql-access.js';
 import { exportEvents } from '../report/export.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/report-writer.js';
@@ -119,7 +120,12 @@ class AuditUiHandler implements AuditUi {
       windowMs: options.loginRateLimit.windowMs,
       now: clock,
     });
-    this.#jobs = new VerifyJobs((o) => this.#audit.verify(o), options.publicKey);
+    this.#jobs = new VerifyJobs(async (o, job) => {
+      // Recorded as the UI user, and flushed so the integrity page reads it back from the store.
+      const report = await this.#audit.verify({ ...o, record: true, actor: job.actor });
+      await this.#audit.flush().catch(() => {});
+      return report;
+    }, options.publicKey);
   }
 
   async close(): Promise<void> {
@@ -209,7 +215,11 @@ class AuditUiHandler implements AuditUi {
     }
     if (path === '/integrity/verify' && method === 'POST') {
       need('verify');
-      const job = this.#jobs.start(user.id, user.tenants);
+      const job = this.#jobs.start(user.id, user.tenants, {
+        type: 'user',
+        id: user.id,
+        ...(user.name ? { label: user.name } : {}),
+      });
       note('ui.verify', 'success', { metadata: { job: job.id } });
       return redirect(`${base}/integrity`);
     }
@@ -433,6 +443,16 @@ class AuditUiHandler implements AuditUi {
         available = false; // the integrity tables were never created (nothing sealed on this store yet)
       }
     }
+    // The latest recorded results (from the UI, `auditkit verify` or `audit.verify({ record: true })`), of
+    // the user's organisations only: a run over every chain is recorded without one, for unrestricted users.
+    // Filtered on the target type too, which is indexed (maintenance events are few).
+    const recordedQuery = scopeQuery(
+      { action: VERIFIED_ACTION, targetType: 'audit_log', category: 'custom', limit: 10 },
+      user,
+    );
+    const recorded = recordedQuery
+      ? (await this.#store.query(recordedQuery)).events.flatMap((e) => readVerification(e) ?? [])
+      : [];
     note('ui.integrity.viewed', 'success');
     return html(
       200,
@@ -441,6 +461,7 @@ class AuditUiHandler implements AuditUi {
         heads,
         checkpoints,
         job: this.#jobs.latest(scopeKey(user.tenants)),
+        recorded,
         canVerify: can(user, 'verify'),
       }),
     );

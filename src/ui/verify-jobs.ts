@@ -1,3 +1,4 @@
+import type { Actor } from '../core/event.js';
 import type { VerifyOptions, VerifyReport } from '../integrity/verify.js';
 import { randomId } from './auth/session.js';
 
@@ -10,13 +11,16 @@ export interface VerifyJob {
   startedAt: string;
   finishedAt: string | null;
   startedBy: string;
+  /** Who started it, as the actor of the `integrity.verified` events the run records. */
+  actor: Actor;
   report: VerifyReport | null;
   error: string | null;
   /** Which organisations it covers: `*` for all, else their sorted list; a user sees only jobs of theirs. */
   scope: string;
 }
 
-export type RunVerify = (options: VerifyOptions) => Promise<VerifyReport>;
+/** Runs one verification for a job (the UI's records its result, as the job's actor). */
+export type RunVerify = (options: VerifyOptions, job: VerifyJob) => Promise<VerifyReport>;
 
 /** The scope key of a tenant restriction (undefined: every organisation). */
 export function scopeKey(tenants: readonly string[] | undefined): string {
@@ -37,7 +41,11 @@ export class VerifyJobs {
   }
 
   /** Starts a verification of these organisations (all when undefined), or returns the one already running. */
-  start(startedBy: string, tenants: readonly string[] | undefined): VerifyJob {
+  start(
+    startedBy: string,
+    tenants: readonly string[] | undefined,
+    actor: Actor = { type: 'user', id: startedBy },
+  ): VerifyJob {
     const scope = scopeKey(tenants);
     const current = this.latest(scope);
     if (current?.state === 'running') return current;
@@ -49,6 +57,7 @@ export class VerifyJobs {
       startedAt: new Date().toISOString(),
       finishedAt: null,
       startedBy,
+      actor,
       report: null,
       error: null,
       scope,
@@ -81,13 +90,16 @@ export class VerifyJobs {
     try {
       const base = this.#publicKey === undefined ? {} : { publicKey: this.#publicKey };
       if (tenants === undefined) {
-        job.report = await this.#run({
-          ...base,
-          onProgress: (p) => {
-            job.checked = p.checked;
-            job.total = p.total;
+        job.report = await this.#run(
+          {
+            ...base,
+            onProgress: (p) => {
+              job.checked = p.checked;
+              job.total = p.total;
+            },
           },
-        });
+          job,
+        );
       } else {
         // A restricted user verifies their own chains only, one after the other, so no count of another
         // organisation ever reaches them.
@@ -95,14 +107,17 @@ export class VerifyJobs {
         let done = 0;
         for (const tenantId of tenants) {
           reports.push(
-            await this.#run({
-              ...base,
-              tenantId,
-              onProgress: (p) => {
-                job.checked = done + p.checked;
-                job.total = done + p.total;
+            await this.#run(
+              {
+                ...base,
+                tenantId,
+                onProgress: (p) => {
+                  job.checked = done + p.checked;
+                  job.total = done + p.total;
+                },
               },
-            }),
+              job,
+            ),
           );
           done = job.checked;
         }

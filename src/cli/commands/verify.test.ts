@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAuditkitError } from '../../core/errors.js';
+import type { AuditEvent } from '../../core/event.js';
+import { readVerification, VERIFIED_ACTION } from '../../integrity/auditor-integrity.js';
 import { pgliteStore } from '../../store/pglite/index.js';
 import type { CliIo } from '../io.js';
 import { registerCleanup } from './cleanup.js';
@@ -120,11 +122,14 @@ describe('auditkit seal, verify, cleanup, erase, export', () => {
   });
 
   it('verify says OK with the public key (progress bar on stderr), or prints the report as JSON', async () => {
-    const ok = await run(['verify', '--public-key', publicKey()]);
+    // --no-record: the export below counts the events, and a recorded verification is one more.
+    const ok = await run(['verify', '--public-key', publicKey(), '--no-record']);
     expect(ok.code).toBe(0);
     expect(ok.out).toContain('OK: 30 event(s) in 1 chain(s) verified; 3 checkpoint(s) verified.');
     expect(ok.err).toContain('100% 30/30');
-    const json = await run(['verify', '--json', '--no-progress'], { AUDITKIT_PUBLIC_KEY: publicKey() });
+    const json = await run(['verify', '--json', '--no-progress', '--no-record'], {
+      AUDITKIT_PUBLIC_KEY: publicKey(),
+    });
     expect(JSON.parse(json.out)).toMatchObject({ ok: true, checkedEvents: 30, signaturesChecked: true });
     expect(json.err).toBe('');
   });
@@ -211,5 +216,56 @@ describe('auditkit seal, verify, cleanup, erase, export', () => {
     expect(result.code).toBe(1);
     expect(result.out).toContain('FAILED');
     expect(result.err).toContain('[verification_failed]');
+  });
+
+  it('verify records its result as an integrity.verified event (failures too), unless --no-record', async () => {
+    const verified = async () => {
+      const store = pgliteStore({ dataDir });
+      try {
+        return (await store.query({ action: VERIFIED_ACTION, limit: 100 })).events;
+      } finally {
+        await store.close();
+      }
+    };
+    const before = (await verified()).length;
+    const ok = await run(['verify', '--public-key', publicKey(), '--no-progress', '--tenant', 'org_cli']);
+    expect(ok.code).toBe(0);
+    const [latest] = await verified();
+    expect(latest).toMatchObject({
+      category: 'custom',
+      outcome: 'success',
+      tenantId: 'org_cli',
+      actor: { type: 'service', id: 'auditkit-cli', label: expect.stringMatching(/^auditkit verify by /) },
+      target: { type: 'audit_log', id: 'org_cli' },
+    });
+    const recorded = readVerification(latest as AuditEvent);
+    expect(recorded?.summary).toMatchObject({
+      ok: true,
+      problems: 0,
+      firstProblem: null,
+      scope: { tenantId: 'org_cli', from: null, to: null },
+      signaturesChecked: true,
+      chainCount: 1,
+    });
+    expect(recorded?.summary.ranges).toEqual([
+      expect.objectContaining({ tenantId: 'org_cli', ok: true, lastSeq: expect.any(Number) }),
+    ]);
+
+    const otherDir = join(dir, 'other');
+    const failed = await run(['verify', '--public-key', join(otherDir, PUBLIC_KEY_FILE), '--no-progress']);
+    expect(failed.code).toBe(1);
+    const [bad] = await verified();
+    expect(bad).toMatchObject({ outcome: 'failure', tenantId: null, target: { type: 'audit_log' } });
+    expect(readVerification(bad as AuditEvent)?.summary).toMatchObject({
+      ok: false,
+      problems: expect.any(Number),
+      firstProblem: { kind: 'checkpoint', message: expect.any(String) },
+    });
+    expect(bad?.message).toMatch(/^Verification found \d+ problem\(s\)/);
+
+    const count = (await verified()).length;
+    expect(count).toBe(before + 2);
+    await run(['verify', '--public-key', publicKey(), '--no-progress', '--no-record']);
+    expect(await verified()).toHaveLength(count);
   });
 });

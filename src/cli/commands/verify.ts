@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { AuditkitError } from '../../core/errors.js';
-import { type VerifyReport, verify } from '../../integrity/verify.js';
+import { recordVerification } from '../../integrity/auditor-integrity.js';
+import { type VerifyOptions, type VerifyReport, verify } from '../../integrity/verify.js';
 import { progressBar } from '../../report/progress-bar.js';
 import { type CliIo, openStore, type StoreFlags } from '../io.js';
+import { cliActor } from './cleanup.js';
 import { parseTime } from './query.js';
 import { addStoreFlags } from './store-flags.js';
 
@@ -13,6 +15,7 @@ interface VerifyFlags extends StoreFlags {
   publicKey?: string;
   json?: boolean;
   progress: boolean;
+  record: boolean;
 }
 
 /** The report as a terminal user reads it. */
@@ -67,16 +70,21 @@ export function registerVerify(program: Command, io: CliIo): void {
     )
     .option('--json', 'print the full report as JSON')
     .option('--no-progress', 'no progress bar')
+    .option('--no-record', 'do not record the result as an integrity.verified event')
     .action(async (flags: VerifyFlags) => {
       const store = openStore(flags, io);
       try {
         const publicKey = flags.publicKey ?? io.env.AUDITKIT_PUBLIC_KEY;
         let bar: ReturnType<typeof progressBar> | undefined;
-        const report = await verify(store, {
+        const options: VerifyOptions = {
           ...(flags.tenant === undefined ? {} : { tenantId: flags.tenant }),
           ...(flags.from ? { from: flags.from } : {}),
           ...(flags.to ? { to: flags.to } : {}),
           ...(publicKey ? { publicKey } : {}),
+        };
+        const startedAt = new Date();
+        const report = await verify(store, {
+          ...options,
           onProgress: ({ checked, total }) => {
             if (!flags.progress) return;
             bar ??= progressBar(io.stderr, 'verify', total);
@@ -85,6 +93,16 @@ export function registerVerify(program: Command, io: CliIo): void {
         });
         bar?.finish();
         io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatVerifyReport(report));
+        if (flags.record) {
+          // The admin UI shows the latest recorded result; a store that refuses the write (a read-only
+          // user, say) still gets its verification, with a note.
+          try {
+            await recordVerification(store, report, options, { startedAt, actor: cliActor('verify') });
+          } catch (error) {
+            const reason = error instanceof Error ? error.message : String(error);
+            io.stderr(`Note: the result was not recorded as an integrity.verified event: ${reason}\n`);
+          }
+        }
         if (!report.ok) {
           throw new AuditkitError(
             'verification_failed',
