@@ -43,6 +43,14 @@ export interface FrameworkBinding<Req> {
   route(): string | undefined;
   /** The framework's user object (Passport `req.user`, ...), asked when the actor is resolved. */
   user(): unknown;
+  /**
+   * The framework answered before it made its own request object (Fastify's 400 for a malformed URL):
+   * `req` is Node's, and the `actor`, `tenant` and `extra` callables, written for the framework's, are
+   * not asked.
+   */
+  bare?: boolean;
+  /** When the request arrived (`performance.now()`), for a capture begun after that. */
+  startedAt?: number;
 }
 
 /**
@@ -221,7 +229,7 @@ const LOGIN_IDENTIFIER_FIELDS = ['username', 'email', 'login', 'user', 'name'];
  */
 export class HttpRequestCapture implements RequestAudit {
   readonly requestId: string;
-  private readonly started = performance.now();
+  private readonly started: number;
   private readonly method: string;
   private readonly path: string;
   private readonly queryString: string;
@@ -253,6 +261,7 @@ export class HttpRequestCapture implements RequestAudit {
     private readonly binding: FrameworkBinding<unknown>,
   ) {
     const { config } = shared;
+    this.started = binding.startedAt ?? performance.now();
     const headers = req.headers;
     this.method = req.method ?? 'GET';
     const url = req.url ?? '/';
@@ -291,7 +300,7 @@ export class HttpRequestCapture implements RequestAudit {
     res.on('close', () => this.finish());
     // A framework that starts us late (after the client left) would otherwise wait for a 'close' already gone.
     if (res.destroyed || res.writableFinished || req.socket?.destroyed) setImmediate(() => this.finish());
-    if (config.tenant) this.startTenant(config.tenant);
+    if (config.tenant && !binding.bare) this.startTenant(config.tenant);
   }
 
   // ---- RequestAudit: the per-request API of apps ----
@@ -397,14 +406,16 @@ export class HttpRequestCapture implements RequestAudit {
    */
   private resolveDefaultActor(): ActorLike | null | undefined | Promise<ActorLike | null | undefined> {
     if (this.explicitActor !== undefined) return this.explicitActor;
-    if (this.shared.config.actor || this.shared.verifyJwt) return this.resolveActorAsync();
+    if ((this.shared.config.actor && !this.binding.bare) || this.shared.verifyJwt) {
+      return this.resolveActorAsync();
+    }
     return actorFromUser(this.binding.user());
   }
 
   private async resolveActorAsync(): Promise<ActorLike | null | undefined> {
     if (this.explicitActor !== undefined) return this.explicitActor;
     const { config } = this.shared;
-    if (config.actor) {
+    if (config.actor && !this.binding.bare) {
       const actor = await config.actor(this.binding.req);
       if (actor) return actor;
     }
@@ -468,7 +479,7 @@ export class HttpRequestCapture implements RequestAudit {
 
     // Late tenant: the callable may only know it once authentication has run.
     const { tenant } = shared.config;
-    if (tenant && this.context.tenantId === undefined) {
+    if (tenant && this.context.tenantId === undefined && !this.binding.bare) {
       const late = this.lateTenant(tenant);
       if (late) return late.then(() => this.recordAll());
     }
@@ -664,7 +675,7 @@ export class HttpRequestCapture implements RequestAudit {
   private accessMetadata(aborted: boolean): Record<string, unknown> | undefined {
     let metadata = this.extras;
     const { extra } = this.shared.config;
-    if (extra) {
+    if (extra && !this.binding.bare) {
       try {
         const more = extra(this.binding.req);
         if (more && typeof more === 'object') metadata = { ...metadata, ...more };

@@ -116,3 +116,89 @@ describe('auditkit/fastify under app.inject()', () => {
     await app.close();
   });
 });
+
+describe('auditkit/fastify: requests Fastify answers before any hook', () => {
+  afterEach(closeTestAuditors);
+  afterAll(closeTestDatabase);
+
+  const listen = async (app: ReturnType<typeof Fastify>) => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  };
+
+  it('records a URL whose percent-encoding does not decode (400 FST_ERR_BAD_URL), without asking the callables', async () => {
+    const audit = await testAuditor();
+    const asked: string[] = [];
+    const app = Fastify({ logger: false });
+    await app.register(auditPlugin, {
+      audit,
+      actor: () => {
+        asked.push('actor');
+        return { type: 'user', id: 'u1' };
+      },
+      tenant: () => {
+        asked.push('tenant');
+        return 'acme';
+      },
+      extra: () => {
+        asked.push('extra');
+        return {};
+      },
+    });
+    app.get('/items/:id', async () => 'ok');
+    const url = await listen(app);
+    const response = await fetch(`${url}/items/%E0%A4%A`, {
+      headers: { 'x-request-id': 'bad-url-1', authorization: 'Bearer secret-token-value' },
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('FST_ERR_BAD_URL');
+    await app.close();
+    const events = await storedEvents(audit);
+    expect(events).toHaveLength(1);
+    const [event] = events;
+    expect(event?.category).toBe('access');
+    expect(event?.outcome).toBe('failure');
+    expect(event?.correlation?.requestId).toBe('bad-url-1');
+    expect(event?.request).toMatchObject({ method: 'GET', path: '/items/%E0%A4%A', status: 400 });
+    expect(event?.actor.type).toBe('anonymous');
+    expect(JSON.stringify(event)).not.toContain('secret-token-value');
+    expect(asked).toEqual([]);
+  });
+
+  it('records an ordinary request once, through its hooks', async () => {
+    const audit = await testAuditor();
+    const app = Fastify({ logger: false });
+    await app.register(auditPlugin, { audit, tenant: () => 'acme' });
+    app.get('/items/:id', async () => 'ok');
+    const url = await listen(app);
+    expect((await fetch(`${url}/items/7`)).status).toBe(200);
+    expect((await fetch(`${url}/missing`)).status).toBe(404);
+    await app.close();
+    const events = await storedEvents(audit);
+    expect(events.map((e) => [e.request?.path, e.request?.route, e.tenantId]).sort()).toEqual([
+      ['/items/7', '/items/:id', 'acme'],
+      ['/missing', undefined, 'acme'],
+    ]);
+  });
+
+  it('registered inside an encapsulated context, records that context only', async () => {
+    const audit = await testAuditor();
+    const app = Fastify({ logger: false });
+    await app.register(
+      async (admin) => {
+        await admin.register(auditPlugin, { audit });
+        admin.get('/users', async () => 'ok');
+      },
+      { prefix: '/admin' },
+    );
+    app.get('/public/:id', async () => 'ok');
+    const url = await listen(app);
+    expect((await fetch(`${url}/admin/users`)).status).toBe(200);
+    expect((await fetch(`${url}/public/1`)).status).toBe(200);
+    expect((await fetch(`${url}/public/%E0%A4%A`)).status).toBe(400);
+    await app.close();
+    const events = await storedEvents(audit);
+    expect(events.map((e) => e.request?.path)).toEqual(['/admin/users']);
+  });
+});

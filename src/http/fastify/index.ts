@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Auditor } from '../../core/auditor.js';
@@ -48,7 +49,41 @@ const plugin: FastifyPluginCallback<FastifyAuditOptions> = (fastify, pluginOptio
 
   fastify.decorateRequest('audit', null);
 
+  // Fastify answers some requests before any hook runs (a path whose percent-encoding does not decode:
+  // 400 FST_ERR_BAD_URL; a too-long route parameter: 414). So that they too get their access event, a
+  // listener on the server notes every request, and a response that closes without onRequest having
+  // seen it is recorded from Node's objects. Only for the root instance: registered inside an
+  // encapsulated context, the plugin audits that context's routes and nothing else.
+  const root = Object.getPrototypeOf(fastify) === Object.prototype;
+  const server = fastify.server as typeof fastify.server | undefined;
+  if (root && server && typeof server.prependListener === 'function') {
+    const onRawClose = function auditOnRawClose(this: RawResponse) {
+      if (this[SEEN] === true) return;
+      try {
+        core.begin(this.req, this, {
+          req: this.req as unknown as FastifyRequest,
+          bare: true,
+          startedAt: this[SEEN],
+          route: () => undefined,
+          user: () => undefined,
+        });
+      } catch (error) {
+        audit.reportError(error, 'http_capture_failed');
+      }
+    };
+    const onRawRequest = (_req: IncomingMessage, res: RawResponse) => {
+      res[SEEN] = performance.now();
+      res.on('close', onRawClose);
+    };
+    server.prependListener('request', onRawRequest);
+    fastify.addHook('onClose', (_instance, hookDone) => {
+      server.removeListener('request', onRawRequest);
+      hookDone();
+    });
+  }
+
   fastify.addHook('onRequest', function auditOnRequest(request, reply, hookDone) {
+    (reply.raw as RawResponse)[SEEN] = true;
     let capture: HttpRequestCapture | undefined;
     try {
       capture = core.begin(request.raw, reply.raw, new FastifyBinding(request));
@@ -82,6 +117,10 @@ const plugin: FastifyPluginCallback<FastifyAuditOptions> = (fastify, pluginOptio
 
   done();
 };
+
+/** On a raw response: when it arrived (a number) until Fastify's onRequest saw it (`true`). */
+const SEEN = Symbol('auditkit.fastifySeen');
+type RawResponse = ServerResponse & { [SEEN]?: number | true };
 
 /** What the capture core asks Fastify, as one object per request rather than a closure per question. */
 class FastifyBinding implements FrameworkBinding<FastifyRequest> {
