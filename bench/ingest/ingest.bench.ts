@@ -19,35 +19,18 @@ import { postgresStore } from '../../src/store/postgres/index.js';
 import type { AuditStore } from '../../src/store/store.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
 import { type BenchRow, printTable } from '../table.js';
+import { benchEventInput, recordMany } from '../workload.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
-const NAIVE_EVENTS = Math.max(1000, Math.round(EVENTS / 20));
-
-function sampleInput(i: number): AuditEventInput {
+/** The ingest event: the shared bench event, with request headers (one of them masked). */
+const sampleInput = (i: number): AuditEventInput => {
+  const input = benchEventInput(i);
   return {
-    category: i % 3 === 0 ? 'access' : 'change',
-    action: i % 3 === 0 ? 'http.request' : 'invoice.updated',
-    tenantId: `org_${i % 10}`,
-    actor: {
-      type: 'user',
-      id: `u${i % 500}`,
-      label: `User ${i % 500}`,
-      ip: '203.0.113.7',
-      userAgent: 'bench/1.0',
-    },
-    target: { type: 'invoice', id: `INV-${i}` },
-    changes: { status: ['draft', 'sent'], total: [100 + i, 120 + i], note: ['', 'paid by card'] },
-    request: {
-      method: 'PATCH',
-      path: `/invoices/INV-${i}`,
-      status: 200,
-      durationMs: 12.5,
-      headers: { 'user-agent': 'bench/1.0', authorization: 'Bearer x' },
-    },
-    correlation: { requestId: `req-${i}` },
-    metadata: { source: 'bench', attempt: 1 },
+    ...input,
+    request: { ...input.request, headers: { 'user-agent': 'bench/1.0', authorization: 'Bearer x' } },
   };
-}
+};
+const NAIVE_EVENTS = Math.max(1000, Math.round(EVENTS / 20));
 
 async function throughWriter(makeStore: () => AuditStore, count: number): Promise<number> {
   const audit = createAuditor({
@@ -59,19 +42,7 @@ async function throughWriter(makeStore: () => AuditStore, count: number): Promis
   });
   await audit.migrate();
   const started = performance.now();
-  const pending: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    pending.push(audit.record(sampleInput(i)));
-    // Let the flusher run now and then, as a real app's event loop would.
-    if (i % 5000 === 4999) {
-      await Promise.all(pending.splice(0));
-      // Back-pressure, as a well-behaved producer would: do not outrun the store by more than the queue holds.
-      while (audit.stats().queued > 20_000) await new Promise((resolve) => setTimeout(resolve, 1));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-  await Promise.all(pending);
-  await audit.flush();
+  await recordMany(audit, count, sampleInput);
   const seconds = (performance.now() - started) / 1000;
   const stats = audit.stats();
   if (stats.written !== count) throw new Error(`expected ${count} written, got ${JSON.stringify(stats)}`);

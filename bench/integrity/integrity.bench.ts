@@ -32,6 +32,7 @@ import { postgresStore } from '../../src/store/postgres/index.js';
 import type { SqlAuditStore } from '../../src/store/sql/sql-audit-store.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
 import { type BenchRow, printTable } from '../table.js';
+import { benchEventInput, recordMany } from '../workload.js';
 import { type CpuMeter, type CpuSample, cpuMeter, median } from './cpu.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
@@ -44,26 +45,8 @@ const keys = generateSigningKeys();
 /** The hash workers 'auto' gives a long run on this machine, started up front as a running app has them. */
 const SEALER_WORKERS = workerCount('auto', Number.POSITIVE_INFINITY);
 
-/** The same event shape as the ingest benchmark: an invoice update through an HTTP request. */
-function sampleInput(i: number): AuditEventInput {
-  return {
-    category: i % 3 === 0 ? 'access' : 'change',
-    action: i % 3 === 0 ? 'http.request' : 'invoice.updated',
-    tenantId: `org_${i % TENANTS}`,
-    actor: {
-      type: 'user',
-      id: `u${i % 500}`,
-      label: `User ${i % 500}`,
-      ip: '203.0.113.7',
-      userAgent: 'bench/1.0',
-    },
-    target: { type: 'invoice', id: `INV-${i}` },
-    changes: { status: ['draft', 'sent'], total: [100 + i, 120 + i], note: ['', 'paid by card'] },
-    request: { method: 'PATCH', path: `/invoices/INV-${i}`, status: 200, durationMs: 12.5 },
-    correlation: { requestId: `req-${i}` },
-    metadata: { source: 'bench', attempt: 1 },
-  };
-}
+/** The event shape of the ingest benchmark, over this bench's tenants. */
+const sampleInput = (i: number): AuditEventInput => benchEventInput(i, TENANTS);
 
 /** The stored form of {@link sampleInput}, for filling a table without the auditor in between. */
 function sampleEvent(i: number, start: number): AuditEvent {
@@ -139,19 +122,7 @@ async function ingest(store: SqlAuditStore, count: number, withSealer: boolean):
   const run = await measured(
     meter,
     () => count,
-    async () => {
-      const pending: Promise<unknown>[] = [];
-      for (let i = 0; i < count; i++) {
-        pending.push(audit.record(sampleInput(i)));
-        if (i % 5000 === 4999) {
-          await Promise.all(pending.splice(0));
-          while (audit.stats().queued > 20_000) await new Promise((resolve) => setTimeout(resolve, 1));
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      }
-      await Promise.all(pending);
-      await audit.flush();
-    },
+    () => recordMany(audit, count, sampleInput),
   );
   const written = audit.stats().written - (sealer ? 1 : 0);
   if (written !== count) throw new Error(`expected ${count} written, got ${written}`);

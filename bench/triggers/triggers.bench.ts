@@ -1,0 +1,234 @@
+/**
+ * Trigger mode on PostgreSQL, pgbench-style: UPDATE and INSERT loops on one pgbench_accounts-like table
+ * (aid, bid, abalance, filler char(84)), run by `pgbench` itself so the client costs as little as it can
+ * and the trigger's cost shows. Three identical tables, measured in the same run, rounds interleaved:
+ *   - no trigger (the baseline);
+ *   - Auditkit's triggers (changed columns only, plus context, into audit_events);
+ *   - a generic audit trigger, the common baseline: `to_jsonb(OLD)` and `to_jsonb(NEW)` into a jsonb table.
+ * CPU-bound: `synchronous_commit=off` (and the throwaway server has fsync off), so commits do not wait for
+ * the disk and what is left is the work each statement does. A third loop runs each UPDATE in a
+ * transaction that first hands the triggers a request's context (`set_config('auditkit.context', ...)`),
+ * as an app using `audit.withTransactionContext` does; its baseline runs the same statements.
+ *
+ *   npx tsx bench/triggers/triggers.bench.ts
+ *   BENCH_ROUNDS=5 BENCH_DURATION=10 BENCH_CLIENTS=4 npx tsx bench/triggers/triggers.bench.ts
+ *   AUDITKIT_BENCH_PG_URL=postgres://user@host:port/db npx tsx bench/triggers/triggers.bench.ts
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { auditTriggers } from '../../src/changes/triggers/index.js';
+import { postgresStore } from '../../src/store/postgres/index.js';
+import { findPostgresBinaries, isExecutable, startPostgres } from '../../test/helpers/postgres-server.js';
+import { type BenchRow, printTable } from '../table.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
+const ROWS = Number(process.env.BENCH_TRIGGER_ROWS ?? 100_000);
+
+const VARIANTS = ['none', 'auditkit', 'generic'] as const;
+type Variant = (typeof VARIANTS)[number];
+const WORKLOADS = ['update', 'insert', 'update+context'] as const;
+type Workload = (typeof WORKLOADS)[number];
+
+const tableOf = (variant: Variant) => `public.bench_${variant}`;
+
+/** A request's context as `withTransactionContext` hands it over (actor, tenant, request). */
+const CONTEXT = JSON.stringify({
+  tenantId: 'acme',
+  actor: { type: 'user', id: 'u-42', label: 'ada@example.com' },
+  correlation: { requestId: 'req-0000000000000001' },
+  request: { id: 'req-0000000000000001', method: 'POST', path: '/accounts/transfer', ip: '203.0.113.7' },
+});
+
+function script(workload: Workload, table: string): string {
+  switch (workload) {
+    case 'update':
+      return `\\set aid random(1, ${ROWS})\n\\set delta random(-5000, 5000)\nUPDATE ${table} SET abalance = abalance + :delta WHERE aid = :aid;\n`;
+    case 'insert':
+      return `\\set bid random(1, 10)\nINSERT INTO ${table} (bid, abalance, filler) VALUES (:bid, 0, 'new');\n`;
+    case 'update+context':
+      return (
+        `\\set aid random(1, ${ROWS})\n\\set delta random(-5000, 5000)\nBEGIN;\n` +
+        `SELECT set_config('auditkit.context', '${CONTEXT}', true);\n` +
+        `UPDATE ${table} SET abalance = abalance + :delta WHERE aid = :aid;\nCOMMIT;\n`
+      );
+  }
+}
+
+/** pgbench beside the server binaries the tests use, else on PATH. */
+function findPgbench(): string | null {
+  const dirs = [findPostgresBinaries()?.bindir, ...(process.env.PATH ?? '').split(delimiter)];
+  for (const dir of dirs) {
+    if (dir && isExecutable(join(dir, 'pgbench'))) return join(dir, 'pgbench');
+  }
+  return null;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+};
+
+async function pgbench(bin: string, url: URL, file: string): Promise<number> {
+  const { stdout } = await promisify(execFile)(
+    bin,
+    [
+      '-n',
+      '-M',
+      'prepared',
+      '-c',
+      String(CLIENTS),
+      '-j',
+      String(Math.min(CLIENTS, 2)),
+      '-T',
+      String(DURATION),
+      '-f',
+      file,
+      '-h',
+      url.hostname,
+      '-p',
+      url.port || '5432',
+      '-U',
+      decodeURIComponent(url.username || 'postgres'),
+      url.pathname.slice(1) || 'postgres',
+    ],
+    { env: { ...process.env, PGOPTIONS: '-c synchronous_commit=off' }, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
+  if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
+  return Number(tps[1]);
+}
+
+async function setUp(pool: pg.Pool, schema: string, url: string): Promise<void> {
+  for (const variant of VARIANTS) {
+    const table = tableOf(variant);
+    await pool.query(`DROP TABLE IF EXISTS ${table} CASCADE`);
+    await pool.query(
+      `CREATE TABLE ${table} (aid bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL, filler char(84))`,
+    );
+    await pool.query(
+      `INSERT INTO ${table} (aid, bid, abalance, filler) OVERRIDING SYSTEM VALUE SELECT g, 1 + g % 10, 0, '' FROM generate_series(1, ${ROWS}) g`,
+    );
+    await pool.query(`SELECT setval(pg_get_serial_sequence('${table}', 'aid'), ${ROWS})`);
+  }
+  // The generic trigger every tutorial shows: whole rows as jsonb, no context.
+  await pool.query(`DROP TABLE IF EXISTS public.bench_generic_log;
+    CREATE TABLE public.bench_generic_log (id bigserial PRIMARY KEY, table_name text NOT NULL, op text NOT NULL,
+      old_row jsonb, new_row jsonb, changed_at timestamptz NOT NULL DEFAULT now());
+    CREATE OR REPLACE FUNCTION public.bench_generic_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO public.bench_generic_log (table_name, op, old_row, new_row)
+      VALUES (TG_TABLE_NAME, TG_OP,
+        CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END,
+        CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END);
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER bench_generic_audit AFTER INSERT OR UPDATE OR DELETE ON ${tableOf('generic')}
+      FOR EACH ROW EXECUTE FUNCTION public.bench_generic_audit();`);
+  const store = postgresStore({ connectionString: url, schema });
+  try {
+    await auditTriggers(store).install(tableOf('auditkit'));
+  } finally {
+    await store.close();
+  }
+  await pool.query('VACUUM ANALYZE');
+}
+
+/** Average bytes stored per change: Auditkit's event JSON next to the generic trigger's two row images. */
+async function storedBytes(pool: pg.Pool, schema: string): Promise<{ auditkit: number; generic: number }> {
+  const auditkit = await pool.query<{ bytes: string | null }>(
+    `SELECT avg(pg_column_size(data))::int AS bytes FROM "${schema}".audit_events WHERE category = 'change' AND action = 'record.updated'`,
+  );
+  const generic = await pool.query<{ bytes: string | null }>(
+    "SELECT avg(coalesce(pg_column_size(old_row), 0) + coalesce(pg_column_size(new_row), 0))::int AS bytes FROM public.bench_generic_log WHERE op = 'UPDATE'",
+  );
+  return { auditkit: Number(auditkit.rows[0]?.bytes ?? 0), generic: Number(generic.rows[0]?.bytes ?? 0) };
+}
+
+export async function runTriggersBench(): Promise<BenchRow[]> {
+  const bin = findPgbench();
+  if (!bin) {
+    throw new Error(
+      'bench/triggers needs pgbench (Debian: apt-get install postgresql-client, or the server package).',
+    );
+  }
+  const server = process.env.AUDITKIT_BENCH_PG_URL ? null : await startPostgres();
+  const url = process.env.AUDITKIT_BENCH_PG_URL ?? server!.url;
+  const schema = `bench_triggers_${process.pid}`;
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  pool.on('error', () => {});
+  const dir = mkdtempSync(join(tmpdir(), 'auditkit-pgbench-'));
+  const tps = new Map<string, number[]>();
+  try {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; CREATE SCHEMA "${schema}"`);
+    await setUp(pool, schema, url);
+    const scripts = new Map<string, string>();
+    for (const workload of WORKLOADS) {
+      for (const variant of VARIANTS) {
+        const file = join(dir, `${workload}-${variant}.sql`);
+        writeFileSync(file, script(workload, tableOf(variant)));
+        scripts.set(`${workload}/${variant}`, file);
+      }
+    }
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const workload of WORKLOADS) {
+        // Rotate the order each round so no variant always runs first (or right after another).
+        const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length] as Variant);
+        for (const variant of order) {
+          const key = `${workload}/${variant}`;
+          const value = await pgbench(bin, new URL(url), scripts.get(key) as string);
+          tps.set(key, [...(tps.get(key) ?? []), value]);
+          console.error(`round ${round} ${key.padEnd(24)} ${Math.round(value)} tps`);
+        }
+      }
+    }
+    const bytes = await storedBytes(pool, schema);
+    const events = await pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM "${schema}".audit_events WHERE category = 'change'`,
+    );
+    console.error(
+      `[bench] triggers: ${events.rows[0]?.n} change events written; bytes per update: Auditkit ${bytes.auditkit} (changed columns + context), generic ${bytes.generic} (both row images)`,
+    );
+    const m = (workload: Workload, variant: Variant) => median(tps.get(`${workload}/${variant}`) ?? [0]);
+    const setup = `${CLIENTS} clients, ${ROWS.toLocaleString('en-US')} rows, synchronous_commit=off, median of ${ROUNDS}×${DURATION} s`;
+    const rows: BenchRow[] = [];
+    for (const workload of WORKLOADS) {
+      const label =
+        workload === 'update'
+          ? 'single-row UPDATE'
+          : workload === 'insert'
+            ? 'single-row INSERT'
+            : 'UPDATE in a transaction that sets the context first';
+      rows.push({
+        metric: `trigger mode, pgbench ${label} (tps, ${setup})`,
+        auditkit: m(workload, 'auditkit'),
+        baseline: m(workload, 'none'),
+        baselineName: 'no trigger',
+        target: '≥ 0.8×',
+      });
+      rows.push({
+        metric: `same, against a generic to_jsonb(OLD)/to_jsonb(NEW) audit trigger (tps)`,
+        auditkit: m(workload, 'auditkit'),
+        baseline: m(workload, 'generic'),
+        baselineName: 'generic trigger',
+        target: '≥ 1×',
+      });
+    }
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await pool.end();
+    await server?.destroy();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  printTable(await runTriggersBench());
+}
