@@ -1,3 +1,4 @@
+export { refreshCaptureCatalog } from './changes/capture-catalog.js';
 export type {
   HistoryEntry,
   HistoryOptions,

@@ -6,6 +6,12 @@
  * import { auditDrizzle } from 'auditkit/drizzle';
  * const db = auditDrizzle(drizzle(pool), audit);
  */
-export { type ChangeCaptureOptions, type ExecuteSql, forceLog, withoutAuditing } from '../capture.js';
+export {
+  type ChangeCaptureOptions,
+  type ExecuteSql,
+  forceLog,
+  refreshCaptureCatalog,
+  withoutAuditing,
+} from '../capture.js';
 export type { RelationCaptureOptions, TableCaptureOptions } from '../diff.js';
 export { auditDrizzle, fromDrizzle } from './audit-drizzle.js';

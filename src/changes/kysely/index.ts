@@ -5,6 +5,12 @@
  * import { auditDialect, withoutAuditing } from 'auditkit/kysely';
  * const db = new Kysely<DB>({ dialect: auditDialect(new PostgresDialect({ pool }), audit) });
  */
-export { type ChangeCaptureOptions, type ExecuteSql, forceLog, withoutAuditing } from '../capture.js';
+export {
+  type ChangeCaptureOptions,
+  type ExecuteSql,
+  forceLog,
+  refreshCaptureCatalog,
+  withoutAuditing,
+} from '../capture.js';
 export type { RelationCaptureOptions, TableCaptureOptions } from '../diff.js';
 export { auditDialect, fromKysely } from './audit-dialect.js';

@@ -5,10 +5,11 @@
  *
  * @example
  * import { auditTriggers } from 'auditkit/triggers';
- * await auditTriggers(audit).install(['orders', 'users'], { mask: ['iban'] });
+ * await auditTriggers(audit).install({ orders: { mask: ['iban'] }, users: {} });
  * // The context of a transaction: actor, tenant, request id.
  * await audit.withTransactionContext(pool, (client) => client.query('UPDATE orders SET status = $1 WHERE id = $2', ['paid', 42]));
  */
+export { refreshCaptureCatalog } from '../capture-catalog.js';
 export type { RelationCaptureOptions } from '../diff.js';
 export {
   auditContextJson,

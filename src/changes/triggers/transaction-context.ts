@@ -96,16 +96,19 @@ export async function auditContextJson(audit: ContextAuditor): Promise<string> {
 
 const isFunction = (value: unknown): value is (...args: unknown[]) => unknown => typeof value === 'function';
 
+function failedTransactionError(cause?: unknown): AuditkitError {
+  return new AuditkitError(
+    'invalid_state',
+    'The transaction on this client has already failed; roll it back before setting its audit context.',
+    cause === undefined ? undefined : { cause },
+  );
+}
+
 /** True when this `pg` client is inside a transaction block. */
 async function insideTransaction(client: PgQueryClient): Promise<boolean> {
   const status = client.getTransactionStatus?.();
   if (status === 'T') return true;
-  if (status === 'E') {
-    throw new AuditkitError(
-      'invalid_state',
-      'The transaction on this client has already failed; roll it back before setting its audit context.',
-    );
-  }
+  if (status === 'E') throw failedTransactionError();
   if (status === 'I') return false;
   // Older drivers: in a transaction block a later statement starts after the transaction did.
   const result = (await client.query(
@@ -171,7 +174,12 @@ export async function withTransactionContext<C extends TransactionClient, T>(
   if (isFunction(target.query)) {
     const pg = client as PgQueryClient;
     if (await insideTransaction(pg)) {
-      await pg.query(SET_CONTEXT_SQL, [json]);
+      await pg.query(SET_CONTEXT_SQL, [json]).catch((error: unknown) => {
+        // The driver learns that the transaction failed from the message after the error, which may not
+        // have been read yet when the caller's catch ran: PostgreSQL's refusal says the same.
+        if ((error as { code?: unknown } | null)?.code === '25P02') throw failedTransactionError(error);
+        throw error;
+      });
       return run(client);
     }
     return ownTransaction(pg, json, run);

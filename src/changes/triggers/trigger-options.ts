@@ -27,6 +27,8 @@ export interface TriggerTableOptions {
   maskMode?: 'redact' | 'changed';
   /** Record updates that changed no recorded column (default false: no event). */
   recordNoOpUpdates?: boolean;
+  /** Record deletes even inside `withoutAuditing` (as app-level capture's `forceLogDeletes`). */
+  forceLogDeletes?: boolean;
   /** The key columns for `target.id` when the table has no primary key (or another one is wanted). */
   primaryKey?: readonly string[];
   /** This is a join table: record its rows as `relation.added` / `relation.removed` on the owner. */
@@ -51,6 +53,7 @@ export const triggerTableOptionsSchema = z.strictObject({
   mask: columns.optional(),
   maskMode: z.enum(['redact', 'changed']).optional(),
   recordNoOpUpdates: z.boolean().optional(),
+  forceLogDeletes: z.boolean().optional(),
   primaryKey: columns.min(1).optional(),
   relation: relationSchema.optional(),
 });
@@ -74,6 +77,7 @@ export function parseTriggerTableOptions(table: string, options: unknown): Trigg
   if (value.mask) out.mask = value.mask;
   if (value.maskMode) out.maskMode = value.maskMode;
   if (value.recordNoOpUpdates !== undefined) out.recordNoOpUpdates = value.recordNoOpUpdates;
+  if (value.forceLogDeletes !== undefined) out.forceLogDeletes = value.forceLogDeletes;
   if (value.primaryKey) out.primaryKey = value.primaryKey;
   if (value.relation) {
     const { name, ...relation } = value.relation;

@@ -58,6 +58,8 @@ export interface TriggerPlan {
   /** An include list was given: columns added to the table later are not recorded. */
   includeOnly: boolean;
   recordNoOpUpdates: boolean;
+  /** Deletes are recorded inside `withoutAuditing` too. */
+  forceLogDeletes: boolean;
   /** A regular expression (ARE) matched against a normalised column name: secrets of new columns. */
   secretPattern: string;
   /** A join table recorded as links on its owner. */
@@ -223,6 +225,7 @@ export function planTrigger(input: {
     modes,
     includeOnly: include !== null,
     recordNoOpUpdates: options.recordNoOpUpdates === true,
+    forceLogDeletes: options.forceLogDeletes === true,
     secretPattern: input.secretPattern,
     relation,
     options,

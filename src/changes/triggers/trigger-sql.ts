@@ -145,6 +145,8 @@ BEGIN
     part := coalesce(part, '{}') || jsonb_build_object('auditkitContextError', problem);
   END IF;
   IF part IS NOT NULL THEN result := result || jsonb_build_object('metadata', part); END IF;
+  -- Set by withoutAuditing: the row triggers record nothing (the key never reaches an event).
+  IF given ->> 'capture' = 'off' THEN result := result || '{"capture": "off"}'; END IF;
   PERFORM set_config('${EVENT_CONTEXT_SETTING}', result::text, true);
   PERFORM set_config('${CONTEXT_SOURCE_SETTING}', raw, true);
   RETURN result::text;
@@ -394,9 +396,11 @@ function insertSql(
 /** The INSERT of a row event (`record.*`). */
 function rowEventSql(plan: TriggerPlan, operation: Operation, context: ContextSql): string {
   const type = sqlString(plan.table.name);
+  // A key column renamed or dropped since the install leaves tid NULL: a target without an id, never
+  // `"id": null` (which no event may hold).
   const target =
     plan.primaryKey.length > 0
-      ? `jsonb_build_object('type', ${type}, 'id', tid)`
+      ? `CASE WHEN tid IS NULL THEN jsonb_build_object('type', ${type}) ELSE jsonb_build_object('type', ${type}, 'id', tid) END`
       : `jsonb_build_object('type', ${type})`;
   return insertSql(plan, CHANGE_ACTIONS[operation], type, target, "coalesce(ch, '{}'::jsonb)", context);
 }
@@ -433,6 +437,17 @@ function operationSql(plan: TriggerPlan, operation: Operation, context: ContextS
       t := clock_timestamp();
       eid := ${uuidSql('t')};
       ${relationEventSql(plan, true, context)}`;
+}
+
+/**
+ * Inside `withoutAuditing` the context says `"capture": "off"`: nothing is recorded, except the deletes
+ * of a `forceLogDeletes` table (`forceLog` is the innermost scope, so its context has no such key).
+ */
+function captureOffSql(plan: TriggerPlan, operation: Operation): string {
+  const keep = operation === 'delete' && plan.forceLogDeletes;
+  return `IF ctx ? 'capture' THEN
+      ${keep ? "ctx := ctx - 'capture';" : 'RETURN NULL;'}
+    END IF;`;
 }
 
 /**
@@ -485,6 +500,7 @@ BEGIN
     ctx := (CASE WHEN raw = current_setting('${CONTEXT_SOURCE_SETTING}', true)
         AND current_setting('${EVENT_CONTEXT_SETTING}', true) <> ''
       THEN current_setting('${EVENT_CONTEXT_SETTING}', true) ELSE ${q('auditkit_trigger_context')}(raw) END)::jsonb;
+    ${captureOffSql(plan, operation)}
     ${operationSql(plan, operation, WITH_CONTEXT)}
   END IF;
   RETURN NULL;

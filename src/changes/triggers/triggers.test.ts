@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { isAuditkitError } from '../../core/errors.js';
 import { auditPlugin } from '../../http/fastify/index.js';
 import { auditDialect } from '../kysely/index.js';
+import { forceLog, withoutAuditing } from '../scope.js';
 import { pglitePool } from '../testing/pglite-pool.js';
 import {
   APPLICATION_NAME,
@@ -552,6 +553,55 @@ describe.each(databases)('trigger mode on $name', ({ skip, make }) => {
     expect(version?.relations).toEqual({ tags: ['3'] });
     expect(version?.values.status).toBe('new');
   });
+
+  it.skipIf(skip)(
+    'records nothing inside withoutAuditing, except under forceLog and the deletes of a forceLogDeletes table',
+    async () => {
+      const id = await insertOrder();
+      const [user] = await h.sql<{ id: number }>(
+        "INSERT INTO users (email, name) VALUES ('lin@example.com', 'Lin') RETURNING id",
+      );
+      await h.triggers.install({ [t('users')]: { forceLogDeletes: true } });
+      await h.sql(`DELETE FROM "${h.auditSchema}".audit_events`);
+      await h.audit.runWithContext({ actor: 'importer' }, () =>
+        withoutAuditing(async () => {
+          await inTransaction(async (query) => {
+            await query('UPDATE orders SET status = $1 WHERE id = $2', ['imported', id]);
+            await query("INSERT INTO orders (customer, status, total) VALUES ('bulk', 'new', 1)");
+            await query('UPDATE users SET name = $1 WHERE id = $2', ['Lin B.', user?.id]);
+          });
+          await forceLog(() =>
+            inTransaction((query) => query('UPDATE orders SET status = $1 WHERE id = $2', ['forced', id])),
+          );
+          await inTransaction((query) => query('DELETE FROM users WHERE id = $1', [user?.id]));
+        }),
+      );
+      const events = await h.changes();
+      expect(events.map((e) => [e.action, e.target?.type, e.actor.id])).toEqual([
+        ['record.updated', 'orders', 'importer'],
+        ['record.deleted', 'users', 'importer'],
+      ]);
+      expect(events[0]?.changes).toEqual({ status: ['imported', 'forced'] });
+      // The switch itself never reaches an event.
+      const stored = await h.sql<{ data: string }>(
+        `SELECT data::text AS data FROM "${h.auditSchema}".audit_events`,
+      );
+      expect(stored.map((r) => r.data).join('')).not.toContain('capture');
+    },
+  );
+
+  it.skipIf(skip)(
+    'records a target without id when a key column was renamed since the install, and reads it back',
+    async () => {
+      await h.sql('ALTER TABLE users RENAME COLUMN id TO user_id');
+      await h.sql("INSERT INTO users (email) VALUES ('kim@example.com')");
+      // h.changes() reads through the store: one event without an id must not break the page.
+      const [event] = await h.changes();
+      expect(event?.action).toBe('record.created');
+      expect(event?.target).toEqual({ type: 'users' });
+      expect(event?.changes?.email).toEqual([null, 'kim@example.com']);
+    },
+  );
 
   it.skipIf(skip)('lets a user delete their own account, and records the deletion', async () => {
     const [user] = await h.sql<{ id: number }>(

@@ -7,7 +7,7 @@
  * await dataSource.initialize();
  * installAuditSubscriber(dataSource, audit);
  */
-export { type ChangeCaptureOptions, forceLog, withoutAuditing } from '../capture.js';
+export { type ChangeCaptureOptions, forceLog, refreshCaptureCatalog, withoutAuditing } from '../capture.js';
 export type { RelationCaptureOptions, TableCaptureOptions } from '../diff.js';
 export {
   type AuditkitChangeSubscriber,

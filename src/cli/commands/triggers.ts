@@ -15,6 +15,7 @@ interface InstallFlags extends StoreFlags {
   mask?: string[];
   maskMode?: 'redact' | 'changed';
   recordNoop?: boolean;
+  forceLogDeletes?: boolean;
   primaryKey?: string[];
   relation?: string;
   printSql?: boolean;
@@ -60,6 +61,7 @@ function optionsOf(flags: InstallFlags, tables: string[]): TriggerTableOptions {
   if (flags.mask) options.mask = flags.mask;
   if (flags.maskMode) options.maskMode = flags.maskMode;
   if (flags.recordNoop) options.recordNoOpUpdates = true;
+  if (flags.forceLogDeletes) options.forceLogDeletes = true;
   if (flags.primaryKey) options.primaryKey = flags.primaryKey;
   if (flags.relation) {
     if (tables.length !== 1) {
@@ -114,6 +116,7 @@ export function registerTriggers(program: Command, io: CliIo): void {
       maskMode,
     )
     .option('--record-noop', 'record updates that change no recorded column')
+    .option('--force-log-deletes', 'record deletes even inside withoutAuditing')
     .option(
       '--primary-key <columns>',
       'the key columns of target.id, for tables without a primary key',
