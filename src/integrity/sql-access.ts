@@ -122,6 +122,8 @@ export async function withMaintenance<T>(
     // primary key per row is what scales; a hash join would scan every row of the table per batch.
     await tx.query('SET LOCAL enable_hashjoin = off');
     await tx.query('SET LOCAL enable_mergejoin = off');
+    // The switches add "disable cost" to estimates, which would make PostgreSQL JIT-compile every query.
+    await tx.query('SET LOCAL jit = off');
     return { busy: false as const, value: await fn(tx) };
   });
 }
