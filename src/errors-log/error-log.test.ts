@@ -140,6 +140,41 @@ describe('audit.captureErrors()', () => {
     ]);
   });
 
+  it('records an error thrown out of an audited route once: captureErrors has it, the HTTP adapter does not add another', async () => {
+    const audit = auditor();
+    const app = Fastify({ logger: false });
+    await app.register(auditPlugin, { audit, tenant: () => 'org_route_once' });
+    app.post('/invoices/:id/pay', async () =>
+      audit.captureErrors(
+        async () => {
+          throw new RangeError('card declined');
+        },
+        { action: 'invoice.payment_failed' },
+      ),
+    );
+    app.get('/boom', async () => {
+      throw new Error('not captured');
+    });
+    const paid = await app.inject({ method: 'POST', url: '/invoices/42/pay', payload: {} });
+    const boom = await app.inject({ method: 'GET', url: '/boom' });
+    expect([paid.statusCode, boom.statusCode]).toEqual([500, 500]);
+    await flushHttpAudit(audit);
+    await app.close();
+    const errors = await errorsOf(audit, 'org_route_once');
+    expect(errors.map((e) => [e.action, e.message]).sort()).toEqual([
+      ['http.error', 'not captured'],
+      ['invoice.payment_failed', 'card declined'],
+    ]);
+    const payment = errors.find((e) => e.action === 'invoice.payment_failed');
+    expect(payment?.correlation?.requestId).toBe(paid.headers['x-request-id']);
+    const access = (await audit.query({ tenantId: 'org_route_once', category: 'access' })).events;
+    // Both requests still show as failed in their access events.
+    expect(access.map((e) => [e.outcome, e.request?.status])).toEqual([
+      ['failure', 500],
+      ['failure', 500],
+    ]);
+  });
+
   it('never stores a secret from the error or its context', async () => {
     const audit = auditor();
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsIm4iOiJ4In0.c2lnbmF0dXJl';

@@ -20,6 +20,7 @@ import {
   notificationRecordOf,
 } from './notification-log.js';
 import type { NotifyOptions } from './notify-options.js';
+import { markErrorRecorded } from './recorded-errors.js';
 
 /** The default action of an error event recorded by `captureErrors`. */
 export const CAPTURED_ERROR_ACTION = 'action.failed';
@@ -124,8 +125,6 @@ export function createErrorLog(deps: ErrorLogDeps): {
     : undefined;
   const inFlight = new Set<Promise<void>>();
   const sending = new Set<string>();
-  // Errors already recorded by an inner capture, so nested captures record each error once.
-  const recorded = new WeakSet<object>();
 
   const track = (work: Promise<void>) => {
     inFlight.add(work);
@@ -199,10 +198,8 @@ export function createErrorLog(deps: ErrorLogDeps): {
   const capture = <T>(fn: () => T, given: CaptureErrorsOptions = {}): T => {
     const options = checkCaptureOptions(given);
     const onError = (error: unknown): Promise<void> => {
-      if (typeof error === 'object' && error !== null) {
-        if (recorded.has(error)) return Promise.resolve();
-        recorded.add(error);
-      }
+      // Nested captures, and the HTTP adapter the error is rethrown to, record each error once.
+      if (!markErrorRecorded(error)) return Promise.resolve();
       const work = recordError(error, options);
       track(work);
       return work;

@@ -20,6 +20,7 @@ import type {
 } from '../core/event.js';
 import { newEventId } from '../core/ids.js';
 import { type TrustedRecord, trustedRecorder } from '../core/trusted-record.js';
+import { errorWasRecorded } from '../errors-log/recorded-errors.js';
 import { createNotificationDispatcher, type NotificationDispatcher } from '../notify/dispatcher.js';
 import type { NoticeEvent, NotificationResult } from '../notify/notifier.js';
 import { type AccessLogFile, createAccessLogFile } from './access-log-file.js';
@@ -565,7 +566,8 @@ export class HttpRequestCapture implements RequestAudit {
         );
       }
     }
-    if (failed) records.push(this.recordError(actor));
+    // An error captureErrors recorded on its way out of the route has its event (with this request's id).
+    if (failed && !errorWasRecorded(this.thrown)) records.push(this.recordError(actor));
     await Promise.all(records);
   }
 
