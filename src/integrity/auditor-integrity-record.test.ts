@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeEvent } from '../../test/contract/store-contract.js';
-import { type Auditor, createAuditor } from '../core/auditor.js';
+import type { Auditor, createAuditor } from '../core/auditor.js';
 import type { AuditkitError } from '../core/errors.js';
 import { pgliteStore } from '../store/pglite/index.js';
 import {
@@ -13,22 +10,10 @@ import {
   verificationSummary,
 } from './auditor-integrity.js';
 import { generateSigningKeys } from './keys.js';
+import { syncAuditors } from './testing/sync-auditors.js';
 import type { VerifyReport } from './verify.js';
 
-const open: Auditor[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const audit of open.splice(0)) await audit.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function auditor(options: Parameters<typeof createAuditor>[0] = {}): Auditor {
-  const spoolDir = mkdtempSync(join(tmpdir(), 'auditkit-verify-record-'));
-  dirs.push(spoolDir);
-  const audit = createAuditor({ store: pgliteStore(), mode: 'sync', spool: { dir: spoolDir }, ...options });
-  open.push(audit);
-  return audit;
-}
+const auditor = syncAuditors('auditkit-verify-record-');
 
 async function sealedAuditor(options: Parameters<typeof createAuditor>[0] = {}): Promise<Auditor> {
   const audit = auditor(options);

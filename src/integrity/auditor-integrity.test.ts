@@ -1,29 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Auditor, createAuditor } from '../core/auditor.js';
 import { pgliteStore } from '../store/pglite/index.js';
 import type { AuditStore } from '../store/store.js';
 import { generateSigningKeys } from './keys.js';
 import { verifyProof } from './proof.js';
+import { syncAuditors } from './testing/sync-auditors.js';
 
 const keys = generateSigningKeys();
-const open: Auditor[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const audit of open.splice(0)) await audit.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function auditor(options: Parameters<typeof createAuditor>[0] = {}): Auditor {
-  const spoolDir = mkdtempSync(join(tmpdir(), 'auditkit-integrity-'));
-  dirs.push(spoolDir);
-  const audit = createAuditor({ store: pgliteStore(), mode: 'sync', spool: { dir: spoolDir }, ...options });
-  open.push(audit);
-  return audit;
-}
+const auditor = syncAuditors('auditkit-integrity-');
 
 async function recordSome(audit: Auditor, count: number, tenantId = 'org_a'): Promise<string[]> {
   const ids: string[] = [];
