@@ -12,6 +12,7 @@ import {
   type CatalogColumn,
   type CatalogTable,
   planTrigger,
+  normaliseColumnName,
   secretPatternOf,
   type TriggerPlan,
 } from './trigger-plan.js';
@@ -93,7 +94,7 @@ export interface AuditTriggers {
 }
 
 export interface AuditTriggersSettings {
-  /** Extra key names treated as secrets in columns added after the install (as the redactor's `keys`). */
+  /** Extra key names treated as secrets (as the redactor's `keys`): in column names and inside JSON values. */
   secretKeys?: readonly string[];
 }
 
@@ -225,7 +226,11 @@ export function auditTriggers(target: TriggerTarget, settings: AuditTriggersSett
   const auditSchema = access.schema;
   // The auditor's own secret names are secrets inside JSON values too, as its redactor treats them.
   const secretPattern = secretPatternOf([...resolved.secretKeys, ...(settings.secretKeys ?? [])]);
+  // Names given in settings (the CLI's --secret-keys: an app's redact.keys) are secrets at install too.
+  const extraKeys = (settings.secretKeys ?? []).map(normaliseColumnName).filter(Boolean);
   const isSecret = (column: string) => {
+    const name = normaliseColumnName(column);
+    if (extraKeys.some((key) => name.includes(key))) return true;
     const cleaned = redactor.redactValue({ [column]: 'x' }) as Record<string, unknown> | null;
     return cleaned !== null && typeof cleaned === 'object' && Object.values(cleaned)[0] === REDACTED;
   };

@@ -37,6 +37,7 @@ beforeAll(async () => {
     db.exec(`
       CREATE TABLE orders (id serial PRIMARY KEY, status text, iban text, note text);
       CREATE TABLE tags (id serial PRIMARY KEY, name text);
+      CREATE TABLE members (id serial PRIMARY KEY, badge_no text, meta jsonb);
       CREATE TABLE order_tags (order_id int, tag_id int, PRIMARY KEY (order_id, tag_id));
       CREATE TABLE logbook (line text);`),
   );
@@ -66,6 +67,29 @@ describe('auditkit triggers', () => {
         { id: [null, 1], status: [null, 'new'], iban: ['[REDACTED]', '[REDACTED]'] },
       ]);
     });
+  });
+
+  it("masks the app's own secret names with --secret-keys, in columns and inside JSON values", async () => {
+    const run = io();
+    const flags = ['--secret-keys', 'badge_no', '--force-log-deletes'];
+    expect(await runCli(['triggers', 'install', 'members', ...flags], run.cli)).toBe(0);
+    expect(run.out()).toBe('Installed audit triggers on public.members (key id; masked badge_no).\n');
+    await onDatabase(async (db) => {
+      await db.exec(
+        `INSERT INTO members (badge_no, meta) VALUES ('B-1234', '{"badgeNo": "B-1234", "team": "ops"}')`,
+      );
+      const rows = await db.query<{ data: unknown }>(
+        "SELECT data FROM audit_events WHERE data->'target'->>'type' = 'members'",
+      );
+      expect(JSON.stringify(rows.rows)).not.toContain('B-1234');
+      expect(JSON.stringify(rows.rows)).toContain('ops');
+    });
+    const json = io();
+    expect(await runCli(['triggers', 'status', '--json'], json.cli)).toBe(0);
+    const members = (JSON.parse(json.out()) as { table: string; options: unknown }[]).find(
+      (t) => t.table === 'public.members',
+    );
+    expect(members?.options).toEqual({ forceLogDeletes: true });
   });
 
   it('records a join table as links with --relation, and warns about a table without a key', async () => {
@@ -107,6 +131,7 @@ describe('auditkit triggers', () => {
     });
     expect(list.map((s) => s.table)).toEqual([
       'public.logbook',
+      'public.members',
       'public.order_tags',
       'public.orders',
       'public.tags',

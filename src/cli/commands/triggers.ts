@@ -16,6 +16,7 @@ interface InstallFlags extends StoreFlags {
   maskMode?: 'redact' | 'changed';
   recordNoop?: boolean;
   forceLogDeletes?: boolean;
+  secretKeys?: string[];
   primaryKey?: string[];
   relation?: string;
   printSql?: boolean;
@@ -118,6 +119,11 @@ export function registerTriggers(program: Command, io: CliIo): void {
     .option('--record-noop', 'record updates that change no recorded column')
     .option('--force-log-deletes', 'record deletes even inside withoutAuditing')
     .option(
+      '--secret-keys <names>',
+      "more names of secrets (your auditor's redact.keys): such columns, and such keys inside JSON values, are masked",
+      columns,
+    )
+    .option(
       '--primary-key <columns>',
       'the key columns of target.id, for tables without a primary key',
       columns,
@@ -132,7 +138,7 @@ export function registerTriggers(program: Command, io: CliIo): void {
       const options = optionsOf(flags, tables);
       const store = openStore(flags, io);
       try {
-        const installer = auditTriggers(store);
+        const installer = auditTriggers(store, { secretKeys: flags.secretKeys ?? [] });
         if (flags.printSql) {
           io.stdout(await installer.installSql(tables, options));
           return;
