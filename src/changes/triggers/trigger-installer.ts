@@ -11,8 +11,8 @@ import { parseTriggerTableOptions, type TriggerTableOptions } from './trigger-op
 import {
   type CatalogColumn,
   type CatalogTable,
-  planTrigger,
   normaliseColumnName,
+  planTrigger,
   secretPatternOf,
   type TriggerPlan,
 } from './trigger-plan.js';
