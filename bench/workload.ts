@@ -2,8 +2,9 @@
  * The event most benchmarks record (an invoice update made through an HTTP request, with actor, target,
  * request and changes), and the producer loop that records many of them the way a well-behaved app would.
  */
-import type { Auditor } from '../src/core/auditor.js';
+import { type Auditor, createAuditor } from '../src/core/auditor.js';
 import type { AuditEventInput } from '../src/core/event.js';
+import type { AuditStore } from '../src/store/store.js';
 
 /** Event `i` of a run: a third are access events; actors, tenants and targets vary with `i`. */
 export function benchEventInput(i: number, tenants = 10): AuditEventInput {
@@ -47,4 +48,12 @@ export async function recordMany(
   }
   await Promise.all(pending);
   await audit.flush();
+}
+
+/**
+ * The auditor the ingest benchmarks write through: the async writer in batches of 1000, no spool (a
+ * benchmark measures the store, not the disk).
+ */
+export function ingestAuditor(store: AuditStore): Auditor {
+  return createAuditor({ store, batchSize: 1000, flushIntervalMs: 50, maxQueueSize: 50_000, spool: false });
 }

@@ -12,7 +12,7 @@ import { auditDialect } from '../../src/changes/kysely/index.js';
 import { createAuditor } from '../../src/core/auditor.js';
 import { postgresStore } from '../../src/store/postgres/index.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
-import { type BenchRow, printTable } from '../table.js';
+import { type BenchRow, median, printTable } from '../table.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SINGLE_OPS = Number(process.env.BENCH_CHANGE_OPS ?? 400);
@@ -20,11 +20,6 @@ const BULK_ROWS = 10_000;
 
 // biome-ignore lint/suspicious/noExplicitAny: the bench table is untyped on purpose
 type Db = Kysely<any>;
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-};
 
 /** Single-row updates, each in its own transaction: updates per second. */
 async function singleUpdates(db: Db, ids: number[]): Promise<number> {

@@ -14,7 +14,7 @@ import type { AuditEvent } from '../../src/core/event.js';
 import { newEventId } from '../../src/core/ids.js';
 import { postgresStore } from '../../src/store/postgres/index.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
-import { type BenchRow, printTable } from '../table.js';
+import { type BenchRow, median, printTable } from '../table.js';
 
 const EVENTS = Math.round(Number(process.env.BENCH_EVENTS ?? 100_000) / 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -43,14 +43,6 @@ function dataset(): AuditEvent[] {
     };
   });
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 async function measure(
   url: string,

@@ -11,7 +11,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
-import { type BenchRow, printTable } from '../table.js';
+import { type BenchRow, median, printTable } from '../table.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -65,14 +65,6 @@ async function runOnce(variant: string, pgUrl: string): Promise<Sample> {
   await once(server, 'exit');
   return { ...measured, ...stopped, auditErrors };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 /** Runs both variants over alternating rounds and returns the table rows (medians). */
 export async function runGraphqlBench(): Promise<BenchRow[]> {

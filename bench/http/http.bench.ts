@@ -20,7 +20,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
 import { benchDist } from '../build-dist.js';
-import { type BenchRow, printTable } from '../table.js';
+import { type BenchRow, median, printTable } from '../table.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -126,14 +126,6 @@ async function runOnce(variant: string, pgUrl: string, dist: string): Promise<Sa
     auditErrors,
   };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 /** Runs every variant over interleaved rounds and returns the table rows (medians). */
 export async function runHttpBench(): Promise<BenchRow[]> {

@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createAuditor } from '../../src/core/auditor.js';
 import type { AuditEventInput } from '../../src/core/event.js';
 import { newEventId } from '../../src/core/ids.js';
 import { createRedactor } from '../../src/core/redact.js';
@@ -19,7 +18,7 @@ import { postgresStore } from '../../src/store/postgres/index.js';
 import type { AuditStore } from '../../src/store/store.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
 import { type BenchRow, printTable } from '../table.js';
-import { benchEventInput, recordMany } from '../workload.js';
+import { benchEventInput, ingestAuditor, recordMany } from '../workload.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 /** The ingest event: the shared bench event, with request headers (one of them masked). */
@@ -33,13 +32,7 @@ const sampleInput = (i: number): AuditEventInput => {
 const NAIVE_EVENTS = Math.max(1000, Math.round(EVENTS / 20));
 
 async function throughWriter(makeStore: () => AuditStore, count: number): Promise<number> {
-  const audit = createAuditor({
-    store: makeStore(),
-    batchSize: 1000,
-    flushIntervalMs: 50,
-    maxQueueSize: 50_000,
-    spool: false,
-  });
+  const audit = ingestAuditor(makeStore());
   await audit.migrate();
   const started = performance.now();
   await recordMany(audit, count, sampleInput);

@@ -78,11 +78,4 @@ export async function cpuMeter(executor: SqlExecutor): Promise<CpuMeter> {
   };
 }
 
-/** The median of some numbers (the mean of the two middle ones for an even count). */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
+export { median } from '../table.js';

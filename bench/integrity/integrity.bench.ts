@@ -21,7 +21,6 @@
  */
 import { hash, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { createAuditor } from '../../src/core/auditor.js';
 import type { AuditEvent, AuditEventInput } from '../../src/core/event.js';
 import { workerCount } from '../../src/integrity/hash-pool.js';
 import { generateSigningKeys } from '../../src/integrity/keys.js';
@@ -32,7 +31,7 @@ import { postgresStore } from '../../src/store/postgres/index.js';
 import type { SqlAuditStore } from '../../src/store/sql/sql-audit-store.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
 import { type BenchRow, printTable } from '../table.js';
-import { benchEventInput, recordMany } from '../workload.js';
+import { benchEventInput, ingestAuditor, recordMany } from '../workload.js';
 import { type CpuMeter, type CpuSample, cpuMeter, median } from './cpu.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
@@ -93,13 +92,7 @@ interface IngestRun extends Measured {
 
 /** Events/s through the async writer into a fresh schema, optionally with the background sealer. */
 async function ingest(store: SqlAuditStore, count: number, withSealer: boolean): Promise<IngestRun> {
-  const audit = createAuditor({
-    store,
-    batchSize: 1000,
-    flushIntervalMs: 50,
-    maxQueueSize: 50_000,
-    spool: false,
-  });
+  const audit = ingestAuditor(store);
   await audit.migrate();
   // Both variants have the integrity schema (so the writes cost the same); only one runs the sealer.
   await ensureIntegritySchema(store);

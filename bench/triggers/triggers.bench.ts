@@ -24,7 +24,7 @@ import pg from 'pg';
 import { auditTriggers } from '../../src/changes/triggers/index.js';
 import { postgresStore } from '../../src/store/postgres/index.js';
 import { findPostgresBinaries, isExecutable, startPostgres } from '../../test/helpers/postgres-server.js';
-import { type BenchRow, printTable } from '../table.js';
+import { type BenchRow, median, printTable } from '../table.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -69,11 +69,6 @@ function findPgbench(): string | null {
   }
   return null;
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-};
 
 async function pgbench(bin: string, url: URL, file: string): Promise<number> {
   const { stdout } = await promisify(execFile)(

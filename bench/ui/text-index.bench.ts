@@ -14,15 +14,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createAuditor } from '../../src/core/auditor.js';
 import type { AuditEventInput } from '../../src/core/event.js';
 import { pgliteStore } from '../../src/store/pglite/index.js';
 import { postgresStore } from '../../src/store/postgres/index.js';
 import type { SqlAuditStore } from '../../src/store/sql/sql-audit-store.js';
 import { TEXT_SEARCH_INDEX } from '../../src/store/sql/text-search.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
-import { type BenchRow, printTable } from '../table.js';
-import { benchEventInput, recordMany } from '../workload.js';
+import { type BenchRow, median, printTable } from '../table.js';
+import { benchEventInput, ingestAuditor, recordMany } from '../workload.js';
 
 const EVENTS = Number(process.env.AUDITKIT_BENCH_TEXT_EVENTS ?? 50_000);
 const ROUNDS = Number(process.env.AUDITKIT_BENCH_TEXT_ROUNDS ?? 5);
@@ -77,13 +76,7 @@ async function ingest(
   count: number,
   cpuMs: () => number,
 ): Promise<Round> {
-  const audit = createAuditor({
-    store,
-    batchSize: 1000,
-    flushIntervalMs: 50,
-    maxQueueSize: 50_000,
-    spool: false,
-  });
+  const audit = ingestAuditor(store);
   await audit.migrate();
   if (!withIndex) await store.executor.query(`DROP INDEX "${store.schema}"."${TEXT_SEARCH_INDEX}"`);
   const present = await store.executor.query(
@@ -101,14 +94,6 @@ async function ingest(
   // The pool's server processes exit on close; give the postmaster a moment to reap them.
   await new Promise((resolve) => setTimeout(resolve, 300));
   return { rate: count / seconds, cpuPerThousand: ((cpuMs() - cpuBefore) / count) * 1000 };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Rounds alternate which variant goes first, so neither always meets the warmer cache. */

@@ -16,7 +16,7 @@ import type { AuditQuery } from '../../src/store/store.js';
 import { auditUi } from '../../src/ui/audit-ui.js';
 import { serveAuditUi } from '../../src/ui/serve.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
-import { type BenchRow, printTable } from '../table.js';
+import { type BenchRow, median, printTable } from '../table.js';
 
 const EVENTS = Number(process.env.AUDITKIT_BENCH_UI_EVENTS ?? 1_000_000);
 const ROUNDS = Number(process.env.AUDITKIT_BENCH_UI_ROUNDS ?? 15);
@@ -71,14 +71,6 @@ function batch(from: number, count: number): AuditEvent[] {
     });
   }
   return events;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** The list page with and without filters, first page and a keyset page half-way through the history. */
